@@ -1,0 +1,78 @@
+// buildApp(config): the whole service as a Fastify instance. It never listens; server.ts does.
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { DatabaseHandle } from './db/database.js'
+import dbPlugin from './plugins/db.js'
+import servicesPlugin from './plugins/services.js'
+import errorHandlerPlugin from './plugins/error-handler.js'
+import authPlugin from './plugins/auth.js'
+import openapiPlugin from './plugins/openapi.js'
+import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
+import { RECORD_SCHEMAS } from './schemas/records.schemas.js'
+import { OBJECT_TYPE_SCHEMAS } from './schemas/object-types.schemas.js'
+import { ADMIN_SCHEMAS } from './schemas/admin.schemas.js'
+import healthRoutes from './routes/health.routes.js'
+import recordsRoutes from './routes/records.routes.js'
+import objectTypesRoutes from './routes/object-types.routes.js'
+import adminRoutes from './routes/admin.routes.js'
+
+export interface BuildOptions {
+  /** Logger settings; defaults to JSON at LOG_LEVEL with the authorization header redacted. */
+  logger?: FastifyServerOptions['logger']
+  /** An already open database (tests share their per-file database this way). */
+  database?: DatabaseHandle
+}
+
+const JSON_CONTENT_TYPE = 'application/json;charset=utf-8'
+
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.LOG_LEVEL,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' }
+    },
+    genReqId: () => randomUUID(),
+    // The correlation id is always ours (a UUID); a client header must not replace it.
+    requestIdHeader: false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    connectionTimeout: 30_000,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false
+      }
+    }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS]) app.addSchema(schema)
+
+  // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const type = reply.getHeader('content-type')
+    if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', JSON_CONTENT_TYPE)
+    return payload
+  })
+
+  await app.register(errorHandlerPlugin)
+  await app.register(dbPlugin, { config, handle: options.database })
+  await app.register(servicesPlugin, { config })
+  await app.register(openapiPlugin, { config })
+
+  await app.register(healthRoutes)
+  // The API proper: every route below needs a bearer key.
+  await app.register(async (api) => {
+    await api.register(authPlugin)
+    await api.register(recordsRoutes)
+    await api.register(objectTypesRoutes)
+    await api.register(adminRoutes)
+  })
+  return app
+}

@@ -1,0 +1,44 @@
+// Configuration: environment variables only, validated once at start (env-schema + TypeBox).
+import envSchema from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+
+const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
+
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface to listen on' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Unsafe<Static<typeof LogLevel>>({ ...LogLevel, default: 'info' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite' })),
+  DATA_DIR: Type.String({ default: './data', description: 'PGlite data folder; memory:// keeps it in memory' }),
+  DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  DB_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, description: 'Connection and statement timeout' }),
+  BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
+  DOCS_ENABLED: Type.Boolean({ default: true }),
+  BOOTSTRAP_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 })),
+  CLOSE_GRACE_DELAY_MS: Type.Integer({ default: 10000, minimum: 0 }),
+  PUBLIC_URL: Type.Optional(Type.String({ description: 'Base URL shown in the explorer and in paging links' })),
+  MAX_ASSOCIATIONS_PER_TYPE: Type.Integer({ default: 10000, minimum: 1 }),
+  MAX_LABELS_PER_PAIR: Type.Integer({ default: 10, minimum: 1 }),
+  BATCH_READ_MAX: Type.Integer({ default: 1000, minimum: 1 }),
+  BATCH_CREATE_MAX: Type.Integer({ default: 2000, minimum: 1 }),
+  RECORD_BATCH_MAX: Type.Integer({ default: 100, minimum: 1 }),
+  PAGE_LIMIT_MAX: Type.Integer({ default: 500, minimum: 1 })
+})
+
+export type Config = Readonly<Static<typeof ConfigSchema>>
+
+/** Reads and validates the environment; throws an error naming the bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const data: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') data[key] = value
+  }
+  const parsed = envSchema<Static<typeof ConfigSchema>>({
+    schema: ConfigSchema,
+    data: [data, overrides],
+    env: false,
+    dotenv: false
+  })
+  return Object.freeze(parsed)
+}

@@ -1,0 +1,51 @@
+// Opens the database: PostgreSQL through a pg Pool when DATABASE_URL is set, embedded PGlite otherwise.
+import { mkdirSync } from 'node:fs'
+import pg from 'pg'
+import { Kysely, PostgresDialect, type KyselyConfig } from 'kysely'
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import type { Database } from './schema.js'
+
+export type Engine = 'postgres' | 'pglite'
+
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  engine: Engine
+  /** Pool statistics (PostgreSQL only), for readiness and metrics. */
+  pool?: pg.Pool
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string
+  dataDir: string
+  poolMax: number
+  timeoutMs: number
+  log?: KyselyConfig['log']
+}
+
+// int8 (ids, counts) as JS numbers: ids stay far below 2^53, and HubSpot sends them as numbers in v4 bodies.
+const INT8_OID = 20
+const parseInt8 = (value: string): number => Number(value)
+
+export async function openDatabase (options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl !== undefined) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolMax,
+      connectionTimeoutMillis: options.timeoutMs,
+      statement_timeout: Math.max(options.timeoutMs * 6, 30000),
+      types: { getTypeParser: (oid, format) => oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format) }
+    })
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => {})
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.log })
+    return { db, engine: 'postgres', pool }
+  }
+  const inMemory = options.dataDir.startsWith('memory://')
+  if (!inMemory) mkdirSync(options.dataDir, { recursive: true })
+  const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
+    parsers: { [pgliteTypes.INT8]: parseInt8 }
+  })
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: options.log })
+  return { db, engine: 'pglite' }
+}

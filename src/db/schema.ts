@@ -1,0 +1,80 @@
+// Kysely table types: one interface per table, with Row / New aliases.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface AccountsTable {
+  id: Generated<number>
+  name: string
+  is_operator: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: Timestamp
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>
+  account_id: number
+  name: string
+  prefix: string
+  secret_hash: string
+  scopes: string[]
+  created_at: Timestamp
+  last_used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface PropertyDefinition {
+  name: string
+  label: string
+  type: string
+  fieldType: string
+  hasUniqueValue: boolean
+}
+
+export interface ObjectTypesTable {
+  account_id: number
+  type_id: string
+  name: string
+  singular_label: string
+  plural_label: string
+  unique_properties: ColumnType<string[], string[] | undefined, string[]>
+  properties: ColumnType<PropertyDefinition[], string | undefined, string>
+  primary_display_property: string | null
+  is_custom: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type PropertyValues = Record<string, string>
+
+export interface RecordsTable {
+  account_id: number
+  object_type: string
+  id: Generated<number>
+  properties: ColumnType<PropertyValues, string | undefined, string>
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface RecordKeysTable {
+  account_id: number
+  object_type: string
+  property: string
+  value: string
+  record_id: number
+}
+
+export interface Database {
+  accounts: AccountsTable
+  api_keys: ApiKeysTable
+  object_types: ObjectTypesTable
+  records: RecordsTable
+  record_keys: RecordKeysTable
+}
+
+export type AccountRow = Selectable<AccountsTable>
+export type ApiKeyRow = Selectable<ApiKeysTable>
+export type NewApiKeyRow = Insertable<ApiKeysTable>
+export type ObjectTypeRow = Selectable<ObjectTypesTable>
+export type RecordRow = Selectable<RecordsTable>

@@ -1,0 +1,64 @@
+// One error handler and one not-found handler: every failure becomes the HubSpot error body (API.md §2.9).
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { categoryOf, isDomainErrorCode, type ErrorCategory, type ErrorContext, type ErrorDetails } from '../errors.js'
+import { isConnectionError } from '../db/pg-errors.js'
+import type { ErrorBody } from '../schemas/common.schemas.js'
+
+export function errorBody (request: FastifyRequest, message: string, category: string, details: ErrorDetails = {}): ErrorBody {
+  return {
+    status: 'error',
+    message,
+    correlationId: request.id,
+    category,
+    ...(details.subCategory !== undefined ? { subCategory: details.subCategory } : {}),
+    ...(details.context !== undefined ? { context: details.context } : {})
+  }
+}
+
+function validationContext (error: FastifyError): ErrorContext | undefined {
+  if (error.validation === undefined) return undefined
+  const context: ErrorContext = {}
+  for (const v of error.validation) {
+    const where = `${error.validationContext ?? 'input'}${v.instancePath.replaceAll('/', '.')}`
+    const missing = (v.params as { missingProperty?: string }).missingProperty
+    const additional = (v.params as { additionalProperty?: string }).additionalProperty
+    const field = missing !== undefined ? `${where}.${missing}` : additional !== undefined ? `${where}.${additional}` : where
+    ;(context[field] ??= []).push(v.message ?? 'is invalid')
+  }
+  return context
+}
+
+function statusAndCategory (error: FastifyError): { status: number, category: ErrorCategory } {
+  if (isDomainErrorCode(error.code)) return { status: error.statusCode ?? 500, category: categoryOf(error.code) }
+  if (isConnectionError(error)) return { status: 503, category: 'SERVICE_UNAVAILABLE' }
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  if (status === 429) return { status, category: 'RATE_LIMITS' }
+  if (status === 503) return { status, category: 'SERVICE_UNAVAILABLE' }
+  return { status, category: status < 500 ? 'VALIDATION_ERROR' : 'INTERNAL_ERROR' }
+}
+
+export default fp(async (app) => {
+  app.setErrorHandler(async (error: FastifyError & ErrorDetails, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, category } = statusAndCategory(error)
+    if (status >= 500) {
+      request.log.error({ err: error, method: request.method, url: request.url, params: request.params }, 'request failed')
+    } else {
+      request.log.info({ code: error.code, message: error.message, status }, 'request rejected')
+    }
+    if (status === 503) reply.header('retry-after', '5')
+    // 5xx bodies never carry internals (stack, SQL): only a generic message and the correlation id.
+    const message = status >= 500
+      ? (status === 503 ? 'The service is temporarily unavailable; retry later' : 'Internal error; quote the correlationId when reporting it')
+      : error.validation !== undefined ? `Invalid input: ${error.message}` : error.message
+    const context = error.context ?? validationContext(error)
+    return await reply.status(status).send(errorBody(request, message, category, { subCategory: error.subCategory, context }))
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? ''
+    return await reply.status(404).send(errorBody(request, `Unable to find route: ${request.method} ${path.slice(0, 200)}`, 'OBJECT_NOT_FOUND', {
+      subCategory: 'ROUTE_NOT_FOUND'
+    }))
+  })
+}, { name: 'error-handler' })

@@ -1,0 +1,41 @@
+// OpenAPI document from the route schemas (@fastify/swagger), served at /openapi.json, and the explorer at /docs.
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Config } from '../config.js'
+
+export const API_TAGS = [
+  { name: 'Records', description: 'CRM v3 objects: contacts, companies, deals, tickets and custom objects' },
+  { name: 'Schemas', description: 'Custom object types' },
+  { name: 'Admin', description: 'Accounts and API keys (scope admin)' },
+  { name: 'Health', description: 'Liveness and readiness probes' }
+]
+
+export default fp<{ config: Config }>(async (app, opts) => {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Associations API',
+        version: '1.0.0',
+        description: 'Open, self-hostable CRM Associations API, wire-compatible with HubSpot\'s CRM Associations API v4 and the CRM v3 objects a client needs. Authenticate with "Authorization: Bearer <API key>".'
+      },
+      servers: opts.config.PUBLIC_URL !== undefined ? [{ url: opts.config.PUBLIC_URL }] : [],
+      tags: API_TAGS,
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key of this service' } }
+      },
+      security: [{ bearerAuth: [] }]
+    },
+    // Name components after each schema's $id, so the document stays stable and readable.
+    refResolver: {
+      buildLocalReference (json, _baseUri, _fragment, i) {
+        return typeof json.$id === 'string' ? json.$id : `def-${i}`
+      }
+    }
+  })
+  if (opts.config.DOCS_ENABLED) {
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: true } })
+  }
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}, { name: 'openapi' })

@@ -1,0 +1,59 @@
+// Custom object schemas (/crm/v3/schemas): create, list, read, delete.
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ObjectTypeParam, ref, standardErrorResponses } from '../schemas/common.schemas.js'
+import { ObjectSchemaInputSchema, ObjectSchemaListSchema, ObjectSchemaSchema } from '../schemas/object-types.schemas.js'
+
+const SchemaParams = Type.Object({ objectType: ObjectTypeParam })
+
+const objectTypesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { objectTypes } = app.services
+
+  // POST /crm/v3/schemas
+  app.post('/crm/v3/schemas', {
+    config: { scope: 'crm.schemas.write' },
+    schema: {
+      operationId: 'schemas-create', tags: ['Schemas'], summary: 'Create a custom object type',
+      description: 'Properties with hasUniqueValue become unique identifiers of the type.',
+      body: ref(ObjectSchemaInputSchema),
+      response: { 201: ref(ObjectSchemaSchema), ...standardErrorResponses }
+    }
+  }, async (request, reply) => {
+    return await reply.status(201).send(await objectTypes.createSchema(request.principal.accountId, request.body))
+  })
+
+  // GET /crm/v3/schemas
+  app.get('/crm/v3/schemas', {
+    config: { scope: 'crm.schemas.read' },
+    schema: {
+      operationId: 'schemas-list', tags: ['Schemas'], summary: 'List custom object types',
+      response: { 200: ref(ObjectSchemaListSchema), ...standardErrorResponses }
+    }
+  }, async (request) => ({ results: await objectTypes.listSchemas(request.principal.accountId) }))
+
+  // GET /crm/v3/schemas/{objectType}
+  app.get('/crm/v3/schemas/:objectType', {
+    config: { scope: 'crm.schemas.read' },
+    schema: {
+      operationId: 'schemas-get', tags: ['Schemas'], summary: 'Read a custom object type',
+      params: SchemaParams,
+      response: { 200: ref(ObjectSchemaSchema), ...standardErrorResponses }
+    }
+  }, async (request) => await objectTypes.getSchema(request.principal.accountId, request.params.objectType))
+
+  // DELETE /crm/v3/schemas/{objectType}
+  app.delete('/crm/v3/schemas/:objectType', {
+    config: { scope: 'crm.schemas.write' },
+    schema: {
+      operationId: 'schemas-delete', tags: ['Schemas'], summary: 'Delete a custom object type',
+      description: 'Refused (400) while the type still has live records.',
+      params: SchemaParams,
+      response: { 204: { type: 'null', description: 'Deleted' }, ...standardErrorResponses }
+    }
+  }, async (request, reply) => {
+    await objectTypes.deleteSchema(request.principal.accountId, request.params.objectType)
+    return await reply.status(204).send()
+  })
+}
+
+export default objectTypesRoutes

@@ -1,0 +1,81 @@
+// CRM v3 objects, single-record part (API.md §6): create, read, list, update, archive.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ref, standardErrorResponses } from '../schemas/common.schemas.js'
+import {
+  RecordCreateSchema, RecordListQuery, RecordListSchema, RecordParams, RecordReadQuery, RecordTypeParams,
+  RecordUpdateQuery, RecordUpdateSchema, SimplePublicObjectSchema
+} from '../schemas/records.schemas.js'
+
+const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { records } = app.services
+
+  // POST /crm/v3/objects/{objectType}
+  app.post('/crm/v3/objects/:objectType', {
+    config: { scope: 'crm.objects.write' },
+    schema: {
+      operationId: 'records-create', tags: ['Records'], summary: 'Create a record',
+      description: 'Unique identifiers (contact email, company domain, custom unique properties) must be free: a duplicate is a 409 naming the existing record.',
+      params: RecordTypeParams, body: ref(RecordCreateSchema),
+      response: { 201: ref(SimplePublicObjectSchema), ...standardErrorResponses }
+    }
+  }, async (request, reply) => {
+    const created = await records.create(request.principal.accountId, request.params.objectType, request.body.properties)
+    return await reply.status(201).send(created)
+  })
+
+  // GET /crm/v3/objects/{objectType}
+  app.get('/crm/v3/objects/:objectType', {
+    config: { scope: 'crm.objects.read' },
+    schema: {
+      operationId: 'records-list', tags: ['Records'], summary: 'List a page of records',
+      params: RecordTypeParams, querystring: RecordListQuery,
+      response: { 200: ref(RecordListSchema), ...standardErrorResponses }
+    }
+  }, async (request) => {
+    const q = request.query
+    return await records.list(request.principal.accountId, request.params.objectType, q.limit ?? 10, q.after, q.properties)
+  })
+
+  // GET /crm/v3/objects/{objectType}/{objectId}
+  app.get('/crm/v3/objects/:objectType/:objectId', {
+    config: { scope: 'crm.objects.read' },
+    schema: {
+      operationId: 'records-get', tags: ['Records'], summary: 'Read a record by id or by a unique identifier',
+      params: RecordParams, querystring: RecordReadQuery,
+      response: { 200: ref(SimplePublicObjectSchema), ...standardErrorResponses }
+    }
+  }, async (request) => {
+    const { objectType, objectId } = request.params
+    return await records.get(request.principal.accountId, objectType, objectId, request.query)
+  })
+
+  // PATCH /crm/v3/objects/{objectType}/{objectId}
+  app.patch('/crm/v3/objects/:objectType/:objectId', {
+    config: { scope: 'crm.objects.write' },
+    schema: {
+      operationId: 'records-update', tags: ['Records'], summary: 'Update a record\'s properties',
+      description: 'Only the given properties change; null or "" clears one.',
+      params: RecordParams, querystring: RecordUpdateQuery, body: ref(RecordUpdateSchema),
+      response: { 200: ref(SimplePublicObjectSchema), ...standardErrorResponses }
+    }
+  }, async (request) => {
+    const { objectType, objectId } = request.params
+    return await records.update(request.principal.accountId, objectType, objectId, request.body.properties, request.query.idProperty)
+  })
+
+  // DELETE /crm/v3/objects/{objectType}/{objectId}
+  app.delete('/crm/v3/objects/:objectType/:objectId', {
+    config: { scope: 'crm.objects.write' },
+    schema: {
+      operationId: 'records-archive', tags: ['Records'], summary: 'Archive a record',
+      description: 'Archives the record and frees its unique identifiers.',
+      params: RecordParams,
+      response: { 204: { type: 'null', description: 'Archived' }, ...standardErrorResponses }
+    }
+  }, async (request, reply) => {
+    await records.archive(request.principal.accountId, request.params.objectType, request.params.objectId)
+    return await reply.status(204).send()
+  })
+}
+
+export default recordsRoutes

@@ -1,0 +1,54 @@
+// Wire schemas of the admin endpoints: accounts and API keys.
+import { Type, type Static } from '@sinclair/typebox'
+import { SCOPES } from '../lib/api-keys.js'
+import { ref } from './common.schemas.js'
+
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)), { description: 'A permission of an API key' })
+
+export const ApiKeySchema = Type.Object({
+  id: Type.String(),
+  accountId: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+  scopes: Type.Array(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+}, { $id: 'ApiKey' })
+
+export const CreatedApiKeySchema = Type.Composite([ApiKeySchema, Type.Object({
+  key: Type.String({ description: 'The secret key. Shown once: only its hash is stored' })
+})], { $id: 'CreatedApiKey' })
+
+export const ApiKeyCreateSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  scopes: Type.Array(ScopeSchema, { minItems: 1, uniqueItems: true })
+}, { $id: 'ApiKeyCreate' })
+
+export type ApiKeyCreate = Static<typeof ApiKeyCreateSchema>
+
+export const AccountSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  isOperator: Type.Boolean({ description: 'The operator account manages every account' }),
+  createdAt: Type.String({ format: 'date-time' })
+}, { $id: 'Account' })
+
+export const AccountCreateSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 })
+}, { $id: 'AccountCreate' })
+
+export const CreatedAccountSchema = Type.Object({
+  account: ref(AccountSchema),
+  key: ref(CreatedApiKeySchema)
+}, { $id: 'CreatedAccount' })
+
+export const AccountListSchema = Type.Object({
+  results: Type.Array(ref(AccountSchema))
+}, { $id: 'CollectionResponseAccount' })
+
+export const ApiKeyListSchema = Type.Object({
+  results: Type.Array(ref(ApiKeySchema))
+}, { $id: 'CollectionResponseApiKey' })
+
+export const ADMIN_SCHEMAS = [ApiKeySchema, CreatedApiKeySchema, ApiKeyCreateSchema, AccountSchema, AccountCreateSchema, CreatedAccountSchema, AccountListSchema, ApiKeyListSchema]

@@ -1,0 +1,50 @@
+// Process entry: config -> app -> bootstrap key -> graceful shutdown -> listen.
+import closeWithGrace from 'close-with-grace'
+import { loadConfig } from './config.js'
+import { buildApp } from './app.js'
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  const app = await buildApp(config, { logger: await loggerOptions(config.LOG_LEVEL) })
+
+  closeWithGrace({ delay: config.CLOSE_GRACE_DELAY_MS }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'closing after an error')
+    else app.log.info({ signal }, 'closing')
+    await app.close()
+  })
+
+  const boot = await app.services.accounts.bootstrap(config.BOOTSTRAP_API_KEY)
+  await app.listen({ host: config.HOST, port: config.PORT })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : config.PORT
+  const base = config.PUBLIC_URL ?? `http://localhost:${port}`
+  app.log.info({ engine: app.dbEngine, port }, 'associations API ready')
+  if (boot.created && config.BOOTSTRAP_API_KEY === undefined) {
+    // Printed once, to the terminal only (not the log): only its hash is stored.
+    process.stdout.write(`\n  Admin API key (shown once, store it now): ${boot.key}\n`)
+  }
+  process.stdout.write(`  Explorer: ${base}/docs    OpenAPI: ${base}/openapi.json    engine: ${app.dbEngine}\n\n`)
+}
+
+/** JSON logs, or pino-pretty when a person watches a terminal and it is installed. */
+async function loggerOptions (level: string): Promise<object> {
+  const base = { level, redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' } }
+  if (process.stdout.isTTY !== true) return base
+  try {
+    import.meta.resolve('pino-pretty')
+    return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } }
+  } catch {
+    return base
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exit(1)
+})
