@@ -6,17 +6,21 @@ import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/database.js'
 import dbPlugin from './plugins/db.js'
 import servicesPlugin from './plugins/services.js'
-import errorHandlerPlugin from './plugins/error-handler.js'
+import errorHandlerPlugin, { frameworkErrors } from './plugins/error-handler.js'
 import authPlugin from './plugins/auth.js'
 import openapiPlugin from './plugins/openapi.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
 import { RECORD_SCHEMAS } from './schemas/records.schemas.js'
 import { OBJECT_TYPE_SCHEMAS } from './schemas/object-types.schemas.js'
 import { ADMIN_SCHEMAS } from './schemas/admin.schemas.js'
+import { ASSOCIATION_SCHEMAS } from './schemas/associations.schemas.js'
+import { LABEL_SCHEMAS } from './schemas/labels.schemas.js'
 import healthRoutes from './routes/health.routes.js'
 import recordsRoutes from './routes/records.routes.js'
 import objectTypesRoutes from './routes/object-types.routes.js'
 import adminRoutes from './routes/admin.routes.js'
+import associationsRoutes from './routes/associations.routes.js'
+import labelsRoutes from './routes/labels.routes.js'
 
 export interface BuildOptions {
   /** Logger settings; defaults to JSON at LOG_LEVEL with the authorization header redacted. */
@@ -41,6 +45,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     requestTimeout: 120_000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // Path parameters may hold an email or a URL (idProperty); longer ones, and bad encodings, get the HubSpot error body.
+    routerOptions: { maxParamLength: 2000 },
+    frameworkErrors,
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -51,7 +58,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS]) app.addSchema(schema)
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -73,6 +80,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(recordsRoutes)
     await api.register(objectTypesRoutes)
     await api.register(adminRoutes)
+    await api.register(associationsRoutes)
+    await api.register(labelsRoutes, { prefix: '/crm/v4/associations' })
+    // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
+    await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })
   })
   return app
 }

@@ -65,12 +65,48 @@ export interface RecordKeysTable {
   record_id: number
 }
 
+export interface AssociationTypesTable {
+  account_id: number
+  from_type: string
+  to_type: string
+  type_id: number
+  category: 'HUBSPOT_DEFINED' | 'USER_DEFINED' | 'INTEGRATOR_DEFINED'
+  role: 'unlabeled' | 'primary' | 'primary_inverse' | 'label'
+  label: string | null
+  name: string | null
+  inverse_type_id: number
+  max_to_object_ids: number | null
+  created_at: Timestamp
+}
+
+export interface AssociationsTable {
+  account_id: number
+  from_type: string
+  from_id: number
+  to_type: string
+  to_id: number
+  type_id: number
+  is_primary: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: Timestamp
+}
+
+export interface AssociationCountsTable {
+  account_id: number
+  from_type: string
+  from_id: number
+  to_type: string
+  count: number
+}
+
 export interface Database {
   accounts: AccountsTable
   api_keys: ApiKeysTable
   object_types: ObjectTypesTable
   records: RecordsTable
   record_keys: RecordKeysTable
+  association_types: AssociationTypesTable
+  associations: AssociationsTable
+  association_counts: AssociationCountsTable
 }
 
 export type AccountRow = Selectable<AccountsTable>
@@ -78,3 +114,6 @@ export type ApiKeyRow = Selectable<ApiKeysTable>
 export type NewApiKeyRow = Insertable<ApiKeysTable>
 export type ObjectTypeRow = Selectable<ObjectTypesTable>
 export type RecordRow = Selectable<RecordsTable>
+export type AssociationTypeRow = Selectable<AssociationTypesTable>
+export type NewAssociationTypeRow = Insertable<AssociationTypesTable>
+export type NewAssociationRow = Insertable<AssociationsTable>

@@ -7,6 +7,9 @@ import type { Config } from '../config.js'
 export const API_TAGS = [
   { name: 'Records', description: 'CRM v3 objects: contacts, companies, deals, tickets and custom objects' },
   { name: 'Schemas', description: 'Custom object types' },
+  { name: 'Associations', description: 'CRM Associations v4: record-level associations, plus extensions (labels on a pair, primary company, filters)' },
+  { name: 'Association labels', description: 'Association types and labels per object pair' },
+  { name: 'Association limits', description: 'Per-type limits (maxToObjectIds)' },
   { name: 'Admin', description: 'Accounts and API keys (scope admin)' },
   { name: 'Health', description: 'Liveness and readiness probes' }
 ]

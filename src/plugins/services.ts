@@ -1,15 +1,26 @@
 // Builds every service once from the database and config, and decorates them as `services`.
 import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
+import type { Database } from '../db/schema.js'
 import { createAccountsService } from '../services/accounts.service.js'
 import { createObjectTypesService } from '../services/object-types.service.js'
 import { createRecordsService } from '../services/records.service.js'
+import { createAssociationTypesService, seedHubspotTypes } from '../services/association-types.service.js'
+import { createAssociationsService } from '../services/associations.service.js'
+import { createLimitsService } from '../services/limits.service.js'
+import { insertAssociationTypes } from '../repositories/association-types.repository.js'
 
-export function createServices (db: import('kysely').Kysely<import('../db/schema.js').Database>, _config: Config) {
+export function createServices (db: Kysely<Database>, config: Config) {
   const objectTypes = createObjectTypesService(db)
-  const records = createRecordsService(db, objectTypes)
-  const accounts = createAccountsService(db)
-  return { accounts, objectTypes, records }
+  const associationTypes = createAssociationTypesService(db, objectTypes, config)
+  const associations = createAssociationsService(db, associationTypes, config)
+  // Archiving a record removes its associations on both sides in the same transaction.
+  const records = createRecordsService(db, objectTypes, [associations.onRecordArchived])
+  const limits = createLimitsService(db, associationTypes, config)
+  // Every new account gets the HUBSPOT_DEFINED association types in the same transaction.
+  const accounts = createAccountsService(db, [async (trx, accountId) => { await insertAssociationTypes(trx, seedHubspotTypes(accountId)) }])
+  return { accounts, objectTypes, records, associationTypes, associations, limits }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -1,0 +1,442 @@
+// Record-level associations (B1-B4), primary company, labels on a pair, listing by label, embedding, archive cascade.
+// Every write is one transaction that writes both directions (ARCHITECTURE invariants 1-9).
+import type { Kysely } from 'kysely'
+import type { AssociationTypeRow, Database } from '../db/schema.js'
+import type { Executor } from '../db/executor.js'
+import { inTransaction } from '../db/transaction.js'
+import * as repo from '../repositories/associations.repository.js'
+import { decodeCursor, encodeCursor } from '../lib/paging.js'
+import { HAS_PRIMARY_COMPANY } from '../lib/hubspot-association-types.js'
+import { COMPANIES } from '../lib/standard-object-types.js'
+import { InvalidInputError, LimitExceededError, ObjectNotFoundError, withDetails } from '../errors.js'
+import type { ObjectType } from './object-types.service.js'
+import { toSpecWithLabel, type AssociationTypesService, type PairTypes } from './association-types.service.js'
+import type {
+  AssociationPage, AssociationSpec, DefaultAssociationBatch, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel
+} from '../schemas/associations.schemas.js'
+
+export interface AssociationsConfig { MAX_ASSOCIATIONS_PER_TYPE: number, PAGE_LIMIT_MAX: number }
+
+export interface PageOptions { after?: string, limit?: number, associationTypeId?: number, label?: string, primaryOnly?: boolean }
+
+/** How a write treats the pair's existing labels: B1 replaces them, the labels extension and imports add. */
+type LabelMode = 'replace' | 'add'
+
+interface PairWrite { pair: PairTypes, fromId: number, toId: number }
+
+export function createAssociationsService (db: Kysely<Database>, types: AssociationTypesService, config: AssociationsConfig) {
+  async function loadPair (accountId: number, fromSegment: string, toSegment: string): Promise<PairTypes> {
+    return await types.resolvePair(accountId, fromSegment, toSegment)
+  }
+
+  /** Locks both records (in a stable order) and 404s naming the missing ones. */
+  async function lockPair (trx: Executor, accountId: number, w: PairWrite, mode: 'share' | 'update'): Promise<void> {
+    const refs = [{ type: w.pair.from.typeId, id: w.fromId }, { type: w.pair.to.typeId, id: w.toId }]
+    const found = await repo.lockRecords(trx, accountId, refs, mode)
+    const missing = refs.filter((r) => !found.some((f) => f.type === r.type && f.id === r.id))
+    if (missing.length > 0) throw notFound(w.pair, missing)
+  }
+
+  function notFound (pair: PairTypes, missing: repo.RecordRef[]): Error {
+    const name = (t: string): string => (t === pair.from.typeId ? pair.from : pair.to).singular.toLowerCase()
+    return withDetails(new ObjectNotFoundError(missing.map((m) => `No ${name(m.type)} with ID ${m.id} exists`).join('; ')), {
+      context: { objectType: missing.map((m) => m.type), objectId: missing.map((m) => String(m.id)) }
+    })
+  }
+
+  function validateSpecs (pair: PairTypes, specs: AssociationSpec[]): AssociationTypeRow[] {
+    const seen = new Set<number>()
+    const rows: AssociationTypeRow[] = []
+    const invalid: string[] = []
+    for (const spec of specs) {
+      if (seen.has(spec.associationTypeId)) {
+        throw withDetails(new InvalidInputError(`Association type ${spec.associationTypeId} is listed twice`), { context: { associationTypeId: [String(spec.associationTypeId)] } })
+      }
+      seen.add(spec.associationTypeId)
+      const row = pair.forward.get(spec.associationTypeId)
+      if (row === undefined || row.category !== spec.associationCategory) {
+        const hint = row !== undefined
+          ? `${spec.associationCategory}=${spec.associationTypeId} has category ${row.category}`
+          : pair.backward.has(spec.associationTypeId)
+            ? `${spec.associationCategory}=${spec.associationTypeId} is the ${pair.to.name} -> ${pair.from.name} direction; use ${pair.backward.get(spec.associationTypeId)?.inverse_type_id}`
+            : `${spec.associationCategory}=${spec.associationTypeId} is not a valid association definition id from ${pair.from.name} to ${pair.to.name}`
+        invalid.push(hint)
+        continue
+      }
+      rows.push(row)
+    }
+    if (invalid.length > 0) {
+      throw withDetails(new InvalidInputError('One or more associations are invalid'), {
+        subCategory: 'crm.associations.INVALID_ASSOCIATION_TYPE',
+        context: {
+          associationSpec: specs.map((s) => `${s.associationCategory}=${s.associationTypeId}`),
+          INVALID_ASSOCIATION_TYPE_ID: invalid
+        }
+      })
+    }
+    return rows
+  }
+
+  function unknownType (pair: PairTypes, typeId: number): Error {
+    return withDetails(new InvalidInputError(`${typeId} is not a valid association type id from ${pair.from.name} to ${pair.to.name}`), {
+      subCategory: 'crm.associations.INVALID_ASSOCIATION_TYPE', context: { associationTypeId: [String(typeId)] }
+    })
+  }
+
+  function assertNotSelf (w: PairWrite): void {
+    if (w.pair.from.typeId === w.pair.to.typeId && w.fromId === w.toId) {
+      throw withDetails(new InvalidInputError(`A record cannot be associated with itself (${w.pair.from.name} ${w.fromId})`), {
+        context: { objectId: [String(w.fromId)] }
+      })
+    }
+  }
+
+  /** The edge rows of a from -> to type, both directions; `isPrimary` marks the primary row of the owning record. */
+  function edgesOf (w: PairWrite, row: AssociationTypeRow): repo.Edge[] {
+    const { pair, fromId, toId } = w
+    return [
+      { from_type: pair.from.typeId, from_id: fromId, to_type: pair.to.typeId, to_id: toId, type_id: row.type_id, is_primary: row.role === 'primary' },
+      { from_type: pair.to.typeId, from_id: toId, to_type: pair.from.typeId, to_id: fromId, type_id: row.inverse_type_id, is_primary: pair.backward.get(row.inverse_type_id)?.role === 'primary' }
+    ]
+  }
+
+  /** The primary side of a pair: which record owns the primary, its type rows, in both orientations. */
+  function primaryOf (pair: PairTypes): { owner: 'from' | 'to', row: AssociationTypeRow } | undefined {
+    if (pair.primary !== undefined) return { owner: 'from', row: pair.primary }
+    const inverse = [...pair.backward.values()].find((r) => r.role === 'primary')
+    if (inverse !== undefined) return { owner: 'to', row: pair.forward.get(inverse.inverse_type_id) as AssociationTypeRow }
+    return undefined
+  }
+
+  /** Removes the owner's current primary toward companies (both rows); the company stays associated. */
+  async function demotePrimary (trx: Executor, accountId: number, pair: PairTypes, owner: repo.RecordRef): Promise<number | undefined> {
+    const current = await repo.findPrimaryId(trx, accountId, owner, COMPANIES)
+    if (current === undefined) return undefined
+    const ownerType = owner.type === pair.from.typeId ? pair.from : pair.to
+    const rows = owner.type === pair.from.typeId ? pair.forward : pair.backward
+    const primaryRow = [...rows.values()].find((r) => r.role === 'primary') as AssociationTypeRow
+    await repo.deleteEdges(trx, accountId, [
+      { from_type: ownerType.typeId, from_id: owner.id, to_type: COMPANIES, to_id: current, type_id: primaryRow.type_id },
+      { from_type: COMPANIES, from_id: current, to_type: ownerType.typeId, to_id: owner.id, type_id: primaryRow.inverse_type_id }
+    ])
+    return current
+  }
+
+  function capError (pair: PairTypes, type: string, id: number, toType: string, limit: number, what = 'associations'): Error {
+    const names = new Map([[pair.from.typeId, pair.from.name], [pair.to.typeId, pair.to.name]])
+    return withDetails(new LimitExceededError(`${names.get(type) ?? type} ${id} would exceed the limit of ${limit} ${what} to ${names.get(toType) ?? toType}`), {
+      subCategory: 'crm.associations.TOO_MANY_ASSOCIATIONS',
+      context: { objectType: [type], objectId: [String(id)], toObjectType: [toType], limit: [String(limit)] }
+    })
+  }
+
+  /**
+   * The one write path for a pair: adds `wanted` types (and the unlabeled one), removes labels not wanted in replace
+   * mode, keeps counts, the per-record cap, per-label limits and the primary rules. Runs inside the caller's transaction.
+   */
+  async function writePair (trx: Executor, accountId: number, w: PairWrite, wanted: AssociationTypeRow[], mode: LabelMode): Promise<number[]> {
+    const { pair, fromId, toId } = w
+    const from = { type: pair.from.typeId, id: fromId }
+    const to = { type: pair.to.typeId, id: toId }
+    const primary = primaryOf(pair)
+    const wantsPrimary = primary !== undefined && wanted.some((r) => r.type_id === primary.row.type_id)
+    const limited = wanted.some((r) => r.max_to_object_ids !== null || pair.backward.get(r.inverse_type_id)?.max_to_object_ids != null)
+    await lockPair(trx, accountId, w, wantsPrimary || limited ? 'update' : 'share')
+
+    const existing = new Set(await repo.findPairTypeIds(trx, accountId, from, to))
+    const add = [pair.unlabeled, ...wanted].filter((r, i, all) => !existing.has(r.type_id) && all.findIndex((x) => x.type_id === r.type_id) === i)
+    const wantedIds = new Set(wanted.map((r) => r.type_id))
+    // Replace mode drops labels not sent; the primary and the unlabeled type are never dropped implicitly.
+    const remove = mode === 'replace'
+      ? [...existing].map((id) => pair.forward.get(id)).filter((r): r is AssociationTypeRow => r !== undefined && r.role === 'label' && !wantedIds.has(r.type_id))
+      : []
+
+    if (wantsPrimary && primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
+      await demotePrimary(trx, accountId, pair, primary.owner === 'from' ? from : to)
+    }
+    const inserted = await repo.insertEdges(trx, accountId, add.flatMap((r) => edgesOf(w, r)))
+    await repo.deleteEdges(trx, accountId, remove.flatMap((r) => edgesOf(w, r)))
+
+    const isNewPair = inserted.some((e) => e.from_type === from.type && e.from_id === fromId && e.type_id === pair.unlabeled.type_id)
+    if (isNewPair) {
+      const counts = await repo.incrementCounts(trx, accountId, [
+        { from_type: from.type, from_id: fromId, to_type: to.type, delta: 1 },
+        { from_type: to.type, from_id: toId, to_type: from.type, delta: 1 }
+      ])
+      for (const c of counts) {
+        const unlabeledRow = c.from_type === from.type && c.from_id === fromId ? pair.unlabeled : pair.backward.get(pair.unlabeled.inverse_type_id)
+        const limit = Math.min(config.MAX_ASSOCIATIONS_PER_TYPE, unlabeledRow?.max_to_object_ids ?? Infinity)
+        if (c.count > limit) throw capError(pair, c.from_type, c.from_id, c.to_type, limit)
+      }
+      // The first company associated with a contact, deal or ticket becomes its primary (invariant 4).
+      if (primary !== undefined && !wantsPrimary) {
+        const owner = primary.owner === 'from' ? from : to
+        const ownerCount = counts.find((c) => c.from_type === owner.type && c.from_id === owner.id)
+        if (ownerCount?.count === 1) {
+          await repo.insertEdges(trx, accountId, edgesOf(w, primary.row))
+          add.push(primary.row)
+        }
+      }
+    }
+    await checkLabelLimits(trx, accountId, w, add.filter((r) => r.role !== 'unlabeled'))
+    return [...existing, ...add.map((r) => r.type_id)].filter((id) => !remove.some((r) => r.type_id === id))
+  }
+
+  /** Per-label limits (maxToObjectIds), checked on new associations only, in both directions (invariant 7). */
+  async function checkLabelLimits (trx: Executor, accountId: number, w: PairWrite, added: AssociationTypeRow[]): Promise<void> {
+    for (const row of added) {
+      const inverse = w.pair.backward.get(row.inverse_type_id)
+      const checks: Array<[repo.RecordRef, string, AssociationTypeRow | undefined]> = [
+        [{ type: w.pair.from.typeId, id: w.fromId }, w.pair.to.typeId, row],
+        [{ type: w.pair.to.typeId, id: w.toId }, w.pair.from.typeId, inverse]
+      ]
+      for (const [record, toType, type] of checks) {
+        const max = type?.max_to_object_ids
+        if (type === undefined || max === null || max === undefined) continue
+        const used = await repo.countLabelledFrom(trx, accountId, record, toType, type.type_id, max + 1)
+        if (used > max) throw capError(w.pair, record.type, record.id, toType, max, `associations labelled '${type.label ?? type.type_id}'`)
+      }
+    }
+  }
+
+  function labelsOf (pair: PairTypes, typeIds: number[]): string[] {
+    return [...new Set(typeIds)].sort((a, b) => a - b).map((id) => pair.forward.get(id)?.label).filter((l): l is string => typeof l === 'string')
+  }
+
+  function toLabelsBetween (w: PairWrite, typeIds: number[]): LabelsBetweenObjectPair {
+    return { fromObjectTypeId: w.pair.from.typeId, fromObjectId: w.fromId, toObjectTypeId: w.pair.to.typeId, toObjectId: w.toId, labels: labelsOf(w.pair, typeIds) }
+  }
+
+  function toMultiAssociated (pair: PairTypes, toId: number, typeIds: number[]): MultiAssociatedObjectWithLabel {
+    const rows = typeIds.map((id) => pair.forward.get(id)).filter((r): r is AssociationTypeRow => r !== undefined)
+    // Labelled types first, by id; the unlabeled type last, as HubSpot lists them.
+    rows.sort((a, b) => (a.role === 'unlabeled' ? 1 : 0) - (b.role === 'unlabeled' ? 1 : 0) || a.type_id - b.type_id)
+    return { toObjectId: toId, associationTypes: rows.map(toSpecWithLabel) }
+  }
+
+  async function currentTypeIds (trx: Executor, accountId: number, w: PairWrite): Promise<number[]> {
+    return await repo.findPairTypeIds(trx, accountId, { type: w.pair.from.typeId, id: w.fromId }, { type: w.pair.to.typeId, id: w.toId })
+  }
+
+  async function removePairIn (trx: Executor, accountId: number, w: PairWrite, newPrimaryId?: number): Promise<void> {
+    const primary = primaryOf(w.pair)
+    await lockPair(trx, accountId, w, primary !== undefined ? 'update' : 'share')
+    const from = { type: w.pair.from.typeId, id: w.fromId }
+    const to = { type: w.pair.to.typeId, id: w.toId }
+    const deleted = await repo.deletePairEdges(trx, accountId, from, to)
+    const existed = deleted.some((e) => e.type_id === w.pair.unlabeled.type_id && e.from_id === w.fromId && e.from_type === from.type)
+    if (existed) {
+      await repo.decrementCounts(trx, accountId, [
+        { from_type: from.type, from_id: w.fromId, to_type: to.type, delta: 1 },
+        { from_type: to.type, from_id: w.toId, to_type: from.type, delta: 1 }
+      ])
+    }
+    if (newPrimaryId !== undefined) {
+      if (primary?.owner !== 'from') {
+        throw new InvalidInputError(`newPrimaryId applies only when removing a ${w.pair.from.name} record's company`)
+      }
+      if (!deleted.some((e) => e.is_primary === true)) {
+        throw withDetails(new InvalidInputError(`Company ${w.toId} was not the primary company; newPrimaryId applies only when removing the primary`), { context: { newPrimaryId: [String(newPrimaryId)] } })
+      }
+      await promote(trx, accountId, w.pair, w.fromId, newPrimaryId)
+    }
+  }
+
+  /** Makes an already associated company the owner's primary. */
+  async function promote (trx: Executor, accountId: number, pair: PairTypes, ownerId: number, companyId: number): Promise<void> {
+    const owner = { type: pair.from.typeId, id: ownerId }
+    if (!await repo.hasEdge(trx, accountId, owner, { type: COMPANIES, id: companyId }, pair.unlabeled.type_id)) {
+      throw withDetails(new InvalidInputError(`Company ${companyId} is not associated with ${pair.from.singular.toLowerCase()} ${ownerId}; associate it before making it primary`), {
+        context: { newPrimaryId: [String(companyId)] }
+      })
+    }
+    await repo.insertEdges(trx, accountId, edgesOf({ pair, fromId: ownerId, toId: companyId }, pair.primary as AssociationTypeRow))
+  }
+
+  function primaryPair (pair: PairTypes): PairTypes & { primary: AssociationTypeRow } {
+    if (pair.primary === undefined || pair.to.typeId !== COMPANIES || !HAS_PRIMARY_COMPANY.has(pair.from.typeId)) {
+      throw withDetails(new InvalidInputError(`${pair.from.name} records have no primary ${pair.to.name}; primary applies to contacts, deals and tickets toward companies`), {
+        context: { fromObjectType: [pair.from.typeId], toObjectType: [pair.to.typeId] }
+      })
+    }
+    return pair as PairTypes & { primary: AssociationTypeRow }
+  }
+
+  return {
+    /** B1: the body is the pair's label set (replace), or with mode 'add' a union (labels extension, imports). */
+    async associate (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, specs: AssociationSpec[], mode: LabelMode = 'replace'): Promise<LabelsBetweenObjectPair> {
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const w = { pair, fromId, toId }
+      assertNotSelf(w)
+      const wanted = validateSpecs(pair, specs)
+      const typeIds = await inTransaction(db, async (trx) => await writePair(trx, accountId, w, wanted, mode))
+      return toLabelsBetween(w, typeIds)
+    },
+
+    /** B2: the unlabeled association, reported in both directions. */
+    async associateDefault (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<DefaultAssociationBatch> {
+      const startedAt = new Date().toISOString()
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const w = { pair, fromId, toId }
+      assertNotSelf(w)
+      await inTransaction(db, async (trx) => await writePair(trx, accountId, w, [], 'add'))
+      const spec = (typeId: number): { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: number } => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId })
+      return {
+        status: 'COMPLETE',
+        results: [
+          { from: { id: String(fromId) }, to: { id: String(toId) }, associationSpec: spec(pair.unlabeled.type_id) },
+          { from: { id: String(toId) }, to: { id: String(fromId) }, associationSpec: spec(pair.unlabeled.inverse_type_id) }
+        ],
+        startedAt,
+        completedAt: new Date().toISOString()
+      }
+    },
+
+    /** B3: removes every type between the pair, both sides; `newPrimaryId` promotes a company when the primary goes. */
+    async removePair (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, newPrimaryId?: number): Promise<void> {
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      await inTransaction(db, async (trx) => { await removePairIn(trx, accountId, { pair, fromId, toId }, newPrimaryId) })
+    },
+
+    /** Removes one label from a pair; the unlabeled type removes the whole association, the primary type unsets it. */
+    async removeLabel (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, typeId: number): Promise<LabelsBetweenObjectPair> {
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const w = { pair, fromId, toId }
+      const row = pair.forward.get(typeId)
+      if (row === undefined) throw unknownType(pair, typeId)
+      const typeIds = await inTransaction(db, async (trx) => {
+        if (row.role === 'unlabeled') {
+          await removePairIn(trx, accountId, w)
+          return []
+        }
+        await lockPair(trx, accountId, w, row.role === 'primary' ? 'update' : 'share')
+        const current = await currentTypeIds(trx, accountId, w)
+        if (!current.includes(pair.unlabeled.type_id)) {
+          throw withDetails(new ObjectNotFoundError(`${pair.from.singular} ${fromId} is not associated with ${pair.to.singular.toLowerCase()} ${toId}`), {
+            context: { fromObjectId: [String(fromId)], toObjectId: [String(toId)] }
+          })
+        }
+        await repo.deleteEdges(trx, accountId, edgesOf(w, row))
+        return current.filter((id) => id !== typeId)
+      })
+      return toLabelsBetween(w, typeIds)
+    },
+
+    /** B4 and its filters: keyset pages of a record's associations toward one object type. */
+    async listPage (accountId: number, fromSegment: string, fromId: number, toSegment: string, options: PageOptions = {}): Promise<AssociationPage> {
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const limit = options.limit ?? config.PAGE_LIMIT_MAX
+      if (limit > config.PAGE_LIMIT_MAX) {
+        throw withDetails(new InvalidInputError(`limit must be at most ${config.PAGE_LIMIT_MAX}`), { context: { limit: [String(limit)] } })
+      }
+      const afterId = options.after === undefined ? 0 : decodeCursor(options.after, ['to']).to
+      const anchor = anchorType(pair, options)
+      const from = { type: pair.from.typeId, id: fromId }
+      const rows = await repo.pageEdges(db, accountId, from, pair.to.typeId, anchor, afterId, limit + 1)
+      if (rows.length === 0 && !await repo.recordExists(db, accountId, from)) throw notFound(pair, [from])
+      const byTo = new Map<number, number[]>()
+      for (const r of rows) byTo.set(r.to_id, [...(byTo.get(r.to_id) ?? []), r.type_id])
+      const toIds = [...byTo.keys()]
+      const page = toIds.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        results: page.map((id) => toMultiAssociated(pair, id, byTo.get(id) ?? [])),
+        ...(toIds.length > limit && last !== undefined ? { paging: { next: { after: encodeCursor({ to: last }) } } } : {})
+      }
+    },
+
+    async getPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string): Promise<MultiAssociatedObjectWithLabel> {
+      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      const from = { type: pair.from.typeId, id: fromId }
+      const primaryId = await repo.findPrimaryId(db, accountId, from, COMPANIES)
+      if (primaryId === undefined) {
+        if (!await repo.recordExists(db, accountId, from)) throw notFound(pair, [from])
+        throw withDetails(new ObjectNotFoundError(`${pair.from.singular} ${fromId} has no primary company`), {
+          subCategory: 'crm.associations.NO_PRIMARY', context: { fromObjectId: [String(fromId)] }
+        })
+      }
+      const typeIds = await currentTypeIds(db, accountId, { pair, fromId, toId: primaryId })
+      return toMultiAssociated(pair, primaryId, typeIds)
+    },
+
+    /** Sets the primary company (associating it if needed); the old primary stays associated. */
+    async setPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<MultiAssociatedObjectWithLabel> {
+      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      const w = { pair, fromId, toId }
+      const typeIds = await inTransaction(db, async (trx) => await writePair(trx, accountId, w, [pair.primary], 'add'))
+      return toMultiAssociated(pair, toId, typeIds)
+    },
+
+    /** Unsets the primary company; `newPrimaryId` (already associated) becomes primary instead. No silent promotion. */
+    async unsetPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, newPrimaryId?: number): Promise<void> {
+      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      await inTransaction(db, async (trx) => {
+        const owner = { type: pair.from.typeId, id: fromId }
+        const found = await repo.lockRecords(trx, accountId, [owner], 'update')
+        if (found.length === 0) throw notFound(pair, [owner])
+        await demotePrimary(trx, accountId, pair, owner)
+        if (newPrimaryId !== undefined) await promote(trx, accountId, pair, fromId, newPrimaryId)
+      })
+    },
+
+    /** Every pair in the account carrying a type, keyset-paged by (fromId, toId). */
+    async pairsWithType (accountId: number, fromSegment: string, toSegment: string, typeId: number, after: string | undefined, limit: number) {
+      const pair = await loadPair(accountId, fromSegment, toSegment)
+      if (!pair.forward.has(typeId)) throw unknownType(pair, typeId)
+      const cursor = after === undefined ? { f: 0, t: 0 } : decodeCursor(after, ['f', 't'])
+      const rows = await repo.pairsWithType(db, accountId, pair.from.typeId, pair.to.typeId, typeId, { fromId: cursor.f, toId: cursor.t }, limit + 1)
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        results: page.map((r) => ({ fromObjectId: r.from_id, toObjectId: r.to_id })),
+        ...(rows.length > limit && last !== undefined ? { paging: { next: { after: encodeCursor({ f: last.from_id, t: last.to_id }) } } } : {})
+      }
+    },
+
+    /** Associations of many records toward several types, for v3 record reads: one query per type. */
+    async embed (accountId: number, fromType: ObjectType, ids: number[], toSegments: string[], cap = 500) {
+      const out = new Map<number, Record<string, { results: Array<{ id: string, type: string }> }>>()
+      for (const segment of [...new Set(toSegments)]) {
+        let to: ObjectType
+        try {
+          to = (await types.resolveTypes(accountId, fromType.typeId, segment))[1]
+        } catch {
+          continue // HubSpot ignores association types that do not exist (API.md §6.2)
+        }
+        const pair = await types.pairTypes(db, accountId, fromType, to)
+        const rows = await repo.edgesForRecords(db, accountId, fromType.typeId, ids, to.typeId, cap)
+        for (const r of rows) {
+          const entry = out.get(r.from_id) ?? {}
+          const list = (entry[segment] ??= { results: [] }).results
+          list.push({ id: String(r.to_id), type: pair.forward.get(r.type_id)?.name ?? String(r.type_id) })
+          out.set(r.from_id, entry)
+        }
+      }
+      return out
+    },
+
+    /** Archive cascade: runs inside the record-archiving transaction. */
+    async onRecordArchived (trx: Executor, accountId: number, type: ObjectType, id: number): Promise<void> {
+      await repo.deleteRecordEdges(trx, accountId, { type: type.typeId, id })
+    }
+  }
+
+  function anchorType (pair: PairTypes, options: PageOptions): number {
+    if (options.primaryOnly === true) return primaryPair(pair).primary.type_id
+    if (options.associationTypeId !== undefined) {
+      if (!pair.forward.has(options.associationTypeId)) throw unknownType(pair, options.associationTypeId)
+      return options.associationTypeId
+    }
+    if (options.label !== undefined) {
+      const wanted = options.label.trim().toLowerCase()
+      const row = [...pair.forward.values()].find((r) => r.label?.toLowerCase() === wanted)
+      if (row === undefined) {
+        throw withDetails(new InvalidInputError(`No association label '${options.label}' from ${pair.from.name} to ${pair.to.name}`), { context: { label: [options.label] } })
+      }
+      return row.type_id
+    }
+    return pair.unlabeled.type_id
+  }
+}
+
+export type AssociationsService = ReturnType<typeof createAssociationsService>
