@@ -21,7 +21,10 @@ export interface ReadOptions { properties?: string[], idProperty?: string }
 /** A record as found in the database, for services that compose reads (associations embed). */
 export interface FoundRecord { type: ObjectType, row: RecordRow }
 
-export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectTypesService) {
+/** Work that must happen in the archiving transaction (the association cascade). */
+export type ArchiveHook = (trx: Executor, accountId: number, type: ObjectType, id: number) => Promise<void>
+
+export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectTypesService, archiveHooks: ArchiveHook[] = []) {
   /** Finds a live record by id, or by a unique identifier when `idProperty` names one. 404 when absent. */
   async function find (exec: Executor, accountId: number, type: ObjectType, idOrValue: string, idProperty?: string): Promise<RecordRow> {
     let id: number | undefined
@@ -33,7 +36,9 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
           context: { idProperty: [idProperty] }
         })
       }
-      id = await repo.findRecordIdByKey(exec, accountId, type.typeId, { property: idProperty, value: normaliseUniqueValue(idProperty, idOrValue) })
+      const value = normaliseUniqueValue(idProperty, idOrValue)
+      // No stored identifier is empty or holds NUL (which PostgreSQL cannot even compare): such a value finds nothing.
+      id = value === '' || value.includes('\u0000') ? undefined : await repo.findRecordIdByKey(exec, accountId, type.typeId, { property: idProperty, value })
     }
     const row = id === undefined ? undefined : await repo.findRecord(exec, accountId, type.typeId, id)
     if (row === undefined) {
@@ -97,7 +102,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
     },
 
     /** Archives a record and frees its unique identifiers. Hooks (associations) run in the same transaction. */
-    async archive (accountId: number, typeSegment: string, idOrValue: string, onArchive: Array<(trx: Executor, type: ObjectType, id: number) => Promise<void>> = []): Promise<void> {
+    async archive (accountId: number, typeSegment: string, idOrValue: string): Promise<void> {
       const type = await objectTypes.resolve(accountId, typeSegment)
       await db.transaction().execute(async (trx) => {
         const row = await find(trx, accountId, type, idOrValue)
@@ -105,7 +110,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
           throw new ObjectNotFoundError(`No ${type.singular.toLowerCase()} with ID ${idOrValue} exists`)
         }
         await repo.deleteRecordKeys(trx, accountId, type.typeId, row.id)
-        for (const hook of onArchive) await hook(trx, type, row.id)
+        for (const hook of archiveHooks) await hook(trx, accountId, type, row.id)
       })
     }
   }
@@ -158,7 +163,10 @@ function splitProperties (input: PropertyInput): { set: PropertyValues, remove: 
       throw withDetails(new InvalidInputError(`Property '${name}' is read-only`), { context: { propertyName: [name] } })
     }
     if (value === null || value === '') remove.push(name)
-    else set[name] = String(value)
+    else if (typeof value === 'string' && value.includes('\u0000')) {
+      // PostgreSQL text and jsonb cannot hold NUL; refuse it here rather than fail in the database.
+      throw withDetails(new InvalidInputError(`Property '${name}' contains a NUL character`), { context: { propertyName: [name] } })
+    } else set[name] = String(value)
   }
   return { set, remove }
 }

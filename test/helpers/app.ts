@@ -1,5 +1,4 @@
 // build(t): the app on the file's own database, with an admin key for the operator account; closed on teardown.
-import type { Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
@@ -16,7 +15,10 @@ export interface TestApp {
 
 export const TEST_ADMIN_KEY = 'aak_test_admin_key_0123456789abcdef'
 
-export async function build (t: Test, overrides: Partial<Config> = {}): Promise<TestApp> {
+/** Any tap test object: only its teardown is used. */
+export interface Teardown { teardown: (fn: () => unknown) => void }
+
+export async function build (t: Teardown, overrides: Partial<Config> = {}): Promise<TestApp> {
   const database = await createTestDatabase(overrides.DB_POOL_MAX ?? 10)
   const config = loadConfig({}, { LOG_LEVEL: 'silent', DOCS_ENABLED: true, ...overrides })
   const app = await buildApp(config, { database: database.handle, logger: false })
