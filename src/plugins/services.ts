@@ -9,6 +9,7 @@ import { createRecordsService } from '../services/records.service.js'
 import { createAssociationTypesService, seedHubspotTypes } from '../services/association-types.service.js'
 import { createAssociationsService } from '../services/associations.service.js'
 import { createLimitsService } from '../services/limits.service.js'
+import { createRecordAssociationsService } from '../services/record-associations.service.js'
 import { insertAssociationTypes } from '../repositories/association-types.repository.js'
 
 export function createServices (db: Kysely<Database>, config: Config) {
@@ -20,7 +21,8 @@ export function createServices (db: Kysely<Database>, config: Config) {
   const limits = createLimitsService(db, associationTypes, config)
   // Every new account gets the HUBSPOT_DEFINED association types in the same transaction.
   const accounts = createAccountsService(db, [async (trx, accountId) => { await insertAssociationTypes(trx, seedHubspotTypes(accountId)) }])
-  return { accounts, objectTypes, records, associationTypes, associations, limits }
+  const recordAssociations = createRecordAssociationsService(db, objectTypes, associationTypes)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -393,28 +393,6 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       }
     },
 
-    /** Associations of many records toward several types, for v3 record reads: one query per type. */
-    async embed (accountId: number, fromType: ObjectType, ids: number[], toSegments: string[], cap = 500) {
-      const out = new Map<number, Record<string, { results: Array<{ id: string, type: string }> }>>()
-      for (const segment of [...new Set(toSegments)]) {
-        let to: ObjectType
-        try {
-          to = (await types.resolveTypes(accountId, fromType.typeId, segment))[1]
-        } catch {
-          continue // HubSpot ignores association types that do not exist (API.md §6.2)
-        }
-        const pair = await types.pairTypes(db, accountId, fromType, to)
-        const rows = await repo.edgesForRecords(db, accountId, fromType.typeId, ids, to.typeId, cap)
-        for (const r of rows) {
-          const entry = out.get(r.from_id) ?? {}
-          const list = (entry[segment] ??= { results: [] }).results
-          list.push({ id: String(r.to_id), type: pair.forward.get(r.type_id)?.name ?? String(r.type_id) })
-          out.set(r.from_id, entry)
-        }
-      }
-      return out
-    },
-
     /** Archive cascade: runs inside the record-archiving transaction. */
     async onRecordArchived (trx: Executor, accountId: number, type: ObjectType, id: number): Promise<void> {
       await repo.deleteRecordEdges(trx, accountId, { type: type.typeId, id })
