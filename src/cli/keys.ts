@@ -1,0 +1,201 @@
+// `npm run keys -- <command>`: accounts and API keys from the command line, on the configured database.
+import { realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { loadConfig, type Config } from '../config.js'
+import { openDatabase } from '../db/database.js'
+import { migrateToLatest } from '../db/migrator.js'
+import { createServices } from '../plugins/services.js'
+import { findOperatorAccount } from '../repositories/accounts.repository.js'
+import { SCOPES } from '../lib/api-keys.js'
+import type { ApiKeyView, Principal } from '../services/accounts.service.js'
+
+export const USAGE = `Usage: npm run keys -- <command> [options]
+
+Commands:
+  create --name NAME [--scopes a,b] [--account ID]   create an API key; the key is printed once
+  list [--account ID]                                list API keys (prefix only, never the secret)
+  revoke KEY_ID [--account ID]                       revoke an API key
+  create-account --name NAME                         create an account and its first admin key
+
+Without --account the operator account is used.
+--scopes defaults to every scope except admin. Scopes: ${SCOPES.join(', ')}
+The database is the one the server uses (DATABASE_URL, or PGlite in DATA_DIR); stop a PGlite server first.
+`
+
+export interface CliIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+const processIo: CliIo = {
+  stdout: (text) => { process.stdout.write(text) },
+  stderr: (text) => { process.stderr.write(text) }
+}
+
+class UsageError extends Error {}
+
+type Command =
+  | { kind: 'create', name: string, scopes: string[], accountId?: number }
+  | { kind: 'list', accountId?: number }
+  | { kind: 'revoke', keyId: number, accountId?: number }
+  | { kind: 'create-account', name: string }
+  | { kind: 'help' }
+
+const ALLOWED: Record<string, readonly string[]> = {
+  create: ['name', 'scopes', 'account'],
+  list: ['account'],
+  revoke: ['account'],
+  'create-account': ['name']
+}
+
+function positiveId (value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw new UsageError(`${what} must be a positive integer, got "${value}"`)
+  return Number(value)
+}
+
+function requiredName (value: string | undefined): string {
+  const name = value?.trim() ?? ''
+  if (name === '' || name.length > 200) throw new UsageError('--name is required (1 to 200 characters)')
+  return name
+}
+
+function parseScopes (value: string | undefined): string[] {
+  if (value === undefined) return SCOPES.filter((s) => s !== 'admin')
+  const scopes = [...new Set(value.split(',').map((s) => s.trim()).filter((s) => s !== ''))]
+  const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s))
+  if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope')
+  if (unknown.length > 0) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}`)
+  return scopes
+}
+
+export function parseCommand (argv: readonly string[]): Command {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        name: { type: 'string' },
+        scopes: { type: 'string' },
+        account: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  const [command, ...rest] = positionals
+  if (values.help === true || command === 'help') return { kind: 'help' }
+  if (command === undefined) throw new UsageError('a command is required')
+  const allowed = ALLOWED[command]
+  if (allowed === undefined) throw new UsageError(`unknown command "${command}"`)
+  const extra = Object.keys(values).filter((k) => !allowed.includes(k))
+  if (extra.length > 0) throw new UsageError(`${command} does not take --${extra.join(', --')}`)
+  if (command !== 'revoke' && rest.length > 0) throw new UsageError(`unexpected argument "${rest[0] ?? ''}"`)
+
+  const accountId = positiveId(values.account, '--account')
+  switch (command) {
+    case 'create':
+      return { kind: 'create', name: requiredName(values.name), scopes: parseScopes(values.scopes), accountId }
+    case 'list':
+      return { kind: 'list', accountId }
+    case 'revoke': {
+      if (rest.length !== 1) throw new UsageError('revoke takes exactly one KEY_ID')
+      return { kind: 'revoke', keyId: positiveId(rest[0], 'KEY_ID') as number, accountId }
+    }
+    default:
+      return { kind: 'create-account', name: requiredName(values.name) }
+  }
+}
+
+/** Runs one command; returns the exit code (0 done, 1 failed, 2 bad arguments). */
+export async function runKeysCli (argv: readonly string[], options: { env?: Record<string, string | undefined>, io?: CliIo } = {}): Promise<number> {
+  const io = options.io ?? processIo
+  let command: Command
+  try {
+    command = parseCommand(argv)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    io.stderr(`Error: ${err.message}\n\n${USAGE}`)
+    return 2
+  }
+  if (command.kind === 'help') {
+    io.stdout(USAGE)
+    return 0
+  }
+  let config: Config
+  try {
+    config = loadConfig(options.env ?? process.env)
+  } catch (err) {
+    io.stderr(`Invalid configuration: ${(err as Error).message}\n`)
+    return 1
+  }
+  let handle
+  try {
+    handle = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, timeoutMs: config.DB_TIMEOUT_MS })
+  } catch (err) {
+    io.stderr(`Could not open the database: ${(err as Error).message}\n`)
+    return 1
+  }
+  try {
+    await migrateToLatest(handle.db)
+    const { accounts } = createServices(handle.db, config)
+    if (command.kind === 'create-account') {
+      const { account, key } = await accounts.createAccount(command.name)
+      io.stdout(`Created account ${account.id} (${account.name}) with admin key ${key.id} (scopes: ${key.scopes.join(', ')}).\n`)
+      io.stdout(`Key (shown once, store it now; only its hash is kept): ${key.key}\n`)
+      return 0
+    }
+    // The CLI acts with the operator's rights: it can reach every account.
+    const operator = await findOperatorAccount(handle.db)
+    const accountId = command.accountId ?? operator?.id
+    if (accountId === undefined) {
+      io.stderr('There is no operator account yet: start the server once (it creates one) or pass --account ID.\n')
+      return 1
+    }
+    const principal: Principal = { accountId, keyId: 0, scopes: SCOPES, isOperator: true }
+    if (command.kind === 'create') {
+      const key = await accounts.createKey(principal, accountId, command.name, command.scopes)
+      io.stdout(`Created API key ${key.id} "${key.name}" for account ${accountId} (scopes: ${key.scopes.join(', ')}).\n`)
+      io.stdout(`Key (shown once, store it now; only its hash is kept): ${key.key}\n`)
+    } else if (command.kind === 'list') {
+      io.stdout(formatKeys(await accounts.listKeys(principal, accountId), accountId))
+    } else {
+      const key = await accounts.revokeKey(principal, accountId, command.keyId)
+      io.stdout(`Revoked API key ${key.id} "${key.name}" (${key.prefix}…) of account ${accountId} at ${key.revokedAt ?? ''}.\n`)
+    }
+    return 0
+  } catch (err) {
+    io.stderr(`Error: ${(err as Error).message}\n`)
+    return 1
+  } finally {
+    await handle.db.destroy().catch(() => {})
+  }
+}
+
+function formatKeys (keys: readonly ApiKeyView[], accountId: number): string {
+  if (keys.length === 0) return `Account ${accountId} has no API keys.\n`
+  const rows = [['ID', 'PREFIX', 'NAME', 'STATUS', 'CREATED', 'LAST USED', 'SCOPES']]
+  for (const k of keys) {
+    rows.push([k.id, `${k.prefix}…`, k.name, k.revokedAt === null ? 'active' : `revoked ${k.revokedAt}`, k.createdAt, k.lastUsedAt ?? '-', k.scopes.join(',')])
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  return `API keys of account ${accountId}:\n` +
+    rows.map((r) => r.map((cell, i) => i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n') + '\n'
+}
+
+function isEntryPoint (): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await runKeysCli(process.argv.slice(2))
