@@ -13,6 +13,7 @@ const KeyParams = Type.Object({
   accountId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
   keyId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 })
+const NoQuery = Type.Object({}, { additionalProperties: false })
 const ListQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 100 }))
@@ -26,7 +27,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'admin' },
     schema: {
       operationId: 'admin-accounts-create', tags: ['Admin'], summary: 'Create an account (operator only)',
-      body: ref(AccountCreateSchema),
+      querystring: NoQuery, body: ref(AccountCreateSchema),
       response: { 201: ref(CreatedAccountSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
@@ -53,7 +54,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'admin' },
     schema: {
       operationId: 'admin-accounts-get', tags: ['Admin'], summary: 'Read an account',
-      params: AccountParams,
+      params: AccountParams, querystring: NoQuery,
       response: { 200: ref(AccountSchema), ...standardErrorResponses }
     }
   }, async (request) => await accounts.getAccount(request.principal, request.params.accountId))
@@ -63,7 +64,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'admin' },
     schema: {
       operationId: 'admin-keys-list', tags: ['Admin'], summary: 'List an account\'s API keys (never the secrets)',
-      params: AccountParams,
+      params: AccountParams, querystring: NoQuery,
       response: { 200: ref(ApiKeyListSchema), ...standardErrorResponses }
     }
   }, async (request) => ({ results: await accounts.listKeys(request.principal, request.params.accountId) }))
@@ -73,7 +74,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'admin' },
     schema: {
       operationId: 'admin-keys-create', tags: ['Admin'], summary: 'Create an API key; the secret is in this answer only',
-      params: AccountParams, body: ref(ApiKeyCreateSchema),
+      params: AccountParams, querystring: NoQuery, body: ref(ApiKeyCreateSchema),
       response: { 201: ref(CreatedApiKeySchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
@@ -86,7 +87,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'admin' },
     schema: {
       operationId: 'admin-keys-revoke', tags: ['Admin'], summary: 'Revoke an API key',
-      params: KeyParams,
+      params: KeyParams, querystring: NoQuery,
       response: { 200: ref(ApiKeySchema), ...standardErrorResponses }
     }
   }, async (request) => await accounts.revokeKey(request.principal, request.params.accountId, request.params.keyId))

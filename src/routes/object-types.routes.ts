@@ -5,6 +5,9 @@ import { ObjectTypeParam, ref, standardErrorResponses } from '../schemas/common.
 import { ObjectSchemaInputSchema, ObjectSchemaListSchema, ObjectSchemaSchema } from '../schemas/object-types.schemas.js'
 
 const SchemaParams = Type.Object({ objectType: ObjectTypeParam })
+// The HubSpot client may send `archived`; nothing else is accepted (an unknown parameter is a 400).
+const ArchivedQuery = Type.Object({ archived: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false })
+const NoQuery = Type.Object({}, { additionalProperties: false })
 
 const objectTypesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { objectTypes } = app.services
@@ -15,7 +18,7 @@ const objectTypesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'schemas-create', tags: ['Schemas'], summary: 'Create a custom object type',
       description: 'Properties with hasUniqueValue become unique identifiers of the type.',
-      body: ref(ObjectSchemaInputSchema),
+      querystring: NoQuery, body: ref(ObjectSchemaInputSchema),
       response: { 201: ref(ObjectSchemaSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
@@ -27,16 +30,20 @@ const objectTypesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'crm.schemas.read' },
     schema: {
       operationId: 'schemas-list', tags: ['Schemas'], summary: 'List custom object types',
+      description: 'Deleted schemas are not kept, so `archived=true` lists none.',
+      querystring: ArchivedQuery,
       response: { 200: ref(ObjectSchemaListSchema), ...standardErrorResponses }
     }
-  }, async (request) => ({ results: await objectTypes.listSchemas(request.principal.accountId) }))
+  }, async (request) => ({
+    results: request.query.archived === true ? [] : await objectTypes.listSchemas(request.principal.accountId)
+  }))
 
   // GET /crm/v3/schemas/{objectType}
   app.get('/crm/v3/schemas/:objectType', {
     config: { scope: 'crm.schemas.read' },
     schema: {
       operationId: 'schemas-get', tags: ['Schemas'], summary: 'Read a custom object type',
-      params: SchemaParams,
+      params: SchemaParams, querystring: NoQuery,
       response: { 200: ref(ObjectSchemaSchema), ...standardErrorResponses }
     }
   }, async (request) => await objectTypes.getSchema(request.principal.accountId, request.params.objectType))
@@ -47,7 +54,7 @@ const objectTypesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'schemas-delete', tags: ['Schemas'], summary: 'Delete a custom object type',
       description: 'Refused (400) while the type still has live records.',
-      params: SchemaParams,
+      params: SchemaParams, querystring: ArchivedQuery,
       response: { 204: { type: 'null', description: 'Deleted' }, ...standardErrorResponses }
     }
   }, async (request, reply) => {

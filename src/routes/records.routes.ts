@@ -1,21 +1,32 @@
 // CRM v3 objects, single-record part (API.md §6): create, read, list, update, archive.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { ref, standardErrorResponses } from '../schemas/common.schemas.js'
 import {
-  RecordCreateSchema, RecordListQuery, RecordListSchema, RecordParams, RecordReadQuery, RecordTypeParams,
-  RecordUpdateQuery, RecordUpdateSchema, SimplePublicObjectSchema
+  NoQuery, nonScalarPropertyValues, RecordCreateSchema, RecordListQuery, RecordListSchema, RecordParams, RecordReadQuery,
+  RecordTypeParams, RecordUpdateQuery, RecordUpdateSchema, SimplePublicObjectSchema
 } from '../schemas/records.schemas.js'
+import { InvalidInputError, withDetails } from '../errors.js'
+
+/** preValidation: a property value that is an array or an object is a 400 naming it (see nonScalarPropertyValues). */
+async function scalarPropertyValues (request: FastifyRequest): Promise<void> {
+  const bad = nonScalarPropertyValues(request.body)
+  if (bad.length === 0) return
+  const context = Object.fromEntries(bad.map((name) => [`body.properties.${name}`, ['must be a string, number, boolean or null']]))
+  throw withDetails(new InvalidInputError(`Invalid input: body/properties/${bad[0] ?? ''} must be a string, number, boolean or null`), { context })
+}
 
 const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { records } = app.services
+  const { records, recordAssociations } = app.services
 
   // POST /crm/v3/objects/{objectType}
   app.post('/crm/v3/objects/:objectType', {
     config: { scope: 'crm.objects.write' },
+    preValidation: scalarPropertyValues,
     schema: {
       operationId: 'records-create', tags: ['Records'], summary: 'Create a record',
       description: 'Unique identifiers (contact email, company domain, custom unique properties) must be free: a duplicate is a 409 naming the existing record.',
-      params: RecordTypeParams, body: ref(RecordCreateSchema),
+      params: RecordTypeParams, querystring: NoQuery, body: ref(RecordCreateSchema),
       response: { 201: ref(SimplePublicObjectSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
@@ -46,12 +57,15 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { objectType, objectId } = request.params
-    return await records.get(request.principal.accountId, objectType, objectId, request.query)
+    const record = await records.get(request.principal.accountId, objectType, objectId, request.query)
+    const [withAssociations] = await recordAssociations.embed(request.principal.accountId, objectType, [record], request.query.associations)
+    return withAssociations
   })
 
   // PATCH /crm/v3/objects/{objectType}/{objectId}
   app.patch('/crm/v3/objects/:objectType/:objectId', {
     config: { scope: 'crm.objects.write' },
+    preValidation: scalarPropertyValues,
     schema: {
       operationId: 'records-update', tags: ['Records'], summary: 'Update a record\'s properties',
       description: 'Only the given properties change; null or "" clears one.',
@@ -69,7 +83,7 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'records-archive', tags: ['Records'], summary: 'Archive a record',
       description: 'Archives the record and frees its unique identifiers.',
-      params: RecordParams,
+      params: RecordParams, querystring: NoQuery,
       response: { 204: { type: 'null', description: 'Archived' }, ...standardErrorResponses }
     }
   }, async (request, reply) => {

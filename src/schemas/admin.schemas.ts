@@ -3,7 +3,8 @@ import { Type, type Static } from '@sinclair/typebox'
 import { SCOPES } from '../lib/api-keys.js'
 import { ref } from './common.schemas.js'
 
-const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)), { description: 'A permission of an API key' })
+// An enum rather than a union of literals: an unknown scope is then one clear error listing the allowed values.
+const ScopeSchema = Type.Unsafe<typeof SCOPES[number]>({ type: 'string', enum: [...SCOPES], description: 'A permission of an API key' })
 
 export const ApiKeySchema = Type.Object({
   id: Type.String(),

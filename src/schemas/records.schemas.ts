@@ -10,7 +10,9 @@ const PropertyValue = Type.Union([Type.String({ maxLength: 65536 }), Type.Number
 
 export const PropertiesInputSchema = Type.Record(Type.String({ pattern: PROPERTY_NAME_PATTERN }), PropertyValue, {
   description: 'Property name -> value',
-  maxProperties: 1000
+  maxProperties: 1000,
+  // A name that does not match the pattern is refused, not stored.
+  additionalProperties: false
 })
 
 export const SimplePublicObjectSchema = Type.Object({
@@ -19,7 +21,10 @@ export const SimplePublicObjectSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   archived: Type.Boolean(),
-  archivedAt: Type.Optional(Type.String({ format: 'date-time' }))
+  archivedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  associations: Type.Optional(Type.Record(Type.String(), Type.Object({
+    results: Type.Array(Type.Object({ id: Type.String(), type: Type.String({ description: 'e.g. contact_to_company (primary), contact_to_company_unlabeled, or a label name' }) }))
+  }), { description: 'With ?associations=: associated records by requested object type (up to 500 each; page the rest with the v4 list)' }))
 }, { $id: 'SimplePublicObject' })
 
 export type SimplePublicObject = Static<typeof SimplePublicObjectSchema>
@@ -65,6 +70,21 @@ export const RecordListQuery = Type.Object({
   associations: Type.Optional(StringListQuery),
   archived: Type.Optional(Type.Boolean({ default: false }))
 }, { additionalProperties: false })
+
+/** Routes that take no query parameters still refuse unknown ones (400), as the others do. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/**
+ * Ajv's `coerceTypes: 'array'` turns `["x"]` into `"x"` before the schema sees it; property values are scalars on the
+ * wire, so a preValidation hook checks the raw body first and refuses arrays and objects.
+ */
+export function nonScalarPropertyValues (body: unknown): string[] {
+  const properties = (body as { properties?: unknown } | null | undefined)?.properties
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return []
+  return Object.entries(properties as Record<string, unknown>)
+    .filter(([, value]) => value !== null && typeof value === 'object')
+    .map(([name]) => name)
+}
 
 export const RecordUpdateQuery = Type.Object({
   idProperty: Type.Optional(Type.String({ maxLength: 100 }))

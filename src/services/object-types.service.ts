@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database, ObjectTypeRow, PropertyDefinition } from '../db/schema.js'
 import * as repo from '../repositories/object-types.repository.js'
 import { countLiveRecords, purgeArchivedRecords } from '../repositories/records.repository.js'
+import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import { SINGULAR_NAMES, STANDARD_OBJECT_TYPES } from '../lib/standard-object-types.js'
 import { ConflictError, InvalidInputError, ObjectNotFoundError, UnknownObjectTypeError, withDetails } from '../errors.js'
 import type { ObjectSchema, ObjectSchemaInput } from '../schemas/object-types.schemas.js'
@@ -47,10 +48,18 @@ export function createObjectTypesService (db: Kysely<Database>) {
     return toObjectType(row)
   }
 
+  /** A custom type of this account, by any spelling; a standard type or an unknown name is a 404 on /crm/v3/schemas. */
   async function findCustom (accountId: number, segment: string): Promise<ObjectTypeRow> {
-    const type = await resolve(accountId, segment)
-    const row = type.isCustom ? await repo.findObjectType(db, accountId, type.typeId) : undefined
-    if (row === undefined) throw new ObjectNotFoundError(`No custom object schema '${segment.slice(0, 100)}' exists`)
+    const type = await resolve(accountId, segment).catch((err: unknown) => {
+      if (err instanceof UnknownObjectTypeError) return undefined
+      throw err
+    })
+    const row = type?.isCustom === true ? await repo.findObjectType(db, accountId, type.typeId) : undefined
+    if (row === undefined) {
+      throw withDetails(new ObjectNotFoundError(`No custom object schema '${segment.slice(0, 100)}' exists`), {
+        context: { objectType: [segment.slice(0, 100)] }
+      })
+    }
     return row
   }
 
@@ -61,10 +70,9 @@ export function createObjectTypesService (db: Kysely<Database>) {
       const name = input.name.toLowerCase()
       if (RESERVED_NAMES.has(name)) throw new InvalidInputError(`The name '${input.name}' is reserved for a standard object type`)
       const properties = normaliseProperties(input)
+      const duplicate = (): Error => withDetails(new ConflictError(`An object schema named '${name}' already exists`), { context: { name: [name] } })
       return await db.transaction().execute(async (trx) => {
-        if (await repo.findObjectType(trx, accountId, name) !== undefined) {
-          throw new ConflictError(`An object schema named '${name}' already exists`)
-        }
+        if (await repo.findObjectType(trx, accountId, name) !== undefined) throw duplicate()
         const n = await repo.nextCustomTypeNumber(trx)
         const [row] = await repo.insertObjectTypes(trx, accountId, [{
           typeId: `2-${n}`,
@@ -77,6 +85,10 @@ export function createObjectTypesService (db: Kysely<Database>) {
           isCustom: true
         }])
         return toSchema(row as ObjectTypeRow)
+      }).catch((err: unknown) => {
+        // Two concurrent creates with one name: the unique index decides, and the loser gets the same 409.
+        if (sqlState(err) === UNIQUE_VIOLATION) throw duplicate()
+        throw err
       })
     },
 
