@@ -68,6 +68,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     return payload
   })
 
+  // An empty body sent with a JSON content type (curl -H on a PUT default) means "no body", not a parse error.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') { done(null, undefined); return }
+    parseJson(request, text, done)
+  })
+
   await app.register(errorHandlerPlugin)
   await app.register(dbPlugin, { config, handle: options.database })
   await app.register(servicesPlugin, { config })
