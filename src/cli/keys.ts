@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadConfig, type Config } from '../config.js'
-import { openDatabase } from '../db/database.js'
+import { openDatabase, type DatabaseHandle } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { createServices } from '../plugins/services.js'
 import { findOperatorAccount } from '../repositories/accounts.repository.js'
@@ -112,8 +112,15 @@ export function parseCommand (argv: readonly string[]): Command {
   }
 }
 
+export interface KeysCliOptions {
+  env?: Record<string, string | undefined>
+  io?: CliIo
+  /** An already open database (tests); it is left open. Without it the configured database is opened and closed. */
+  database?: DatabaseHandle
+}
+
 /** Runs one command; returns the exit code (0 done, 1 failed, 2 bad arguments). */
-export async function runKeysCli (argv: readonly string[], options: { env?: Record<string, string | undefined>, io?: CliIo } = {}): Promise<number> {
+export async function runKeysCli (argv: readonly string[], options: KeysCliOptions = {}): Promise<number> {
   const io = options.io ?? processIo
   let command: Command
   try {
@@ -134,9 +141,9 @@ export async function runKeysCli (argv: readonly string[], options: { env?: Reco
     io.stderr(`Invalid configuration: ${(err as Error).message}\n`)
     return 1
   }
-  let handle
+  let handle = options.database
   try {
-    handle = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, timeoutMs: config.DB_TIMEOUT_MS })
+    handle ??= await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, timeoutMs: config.DB_TIMEOUT_MS })
   } catch (err) {
     io.stderr(`Could not open the database: ${(err as Error).message}\n`)
     return 1
@@ -173,7 +180,7 @@ export async function runKeysCli (argv: readonly string[], options: { env?: Reco
     io.stderr(`Error: ${(err as Error).message}\n`)
     return 1
   } finally {
-    await handle.db.destroy().catch(() => {})
+    if (options.database === undefined) await handle.db.destroy().catch(() => {})
   }
 }
 
