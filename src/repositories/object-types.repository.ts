@@ -41,6 +41,14 @@ export async function findObjectType (db: Executor, accountId: number, idOrName:
     .executeTakeFirst()
 }
 
+/** Locks one type row until the transaction ends: record inserts (their foreign key check) wait behind it. */
+export async function lockObjectType (db: Executor, accountId: number, typeId: string): Promise<ObjectTypeRow | undefined> {
+  return await db.selectFrom('object_types').selectAll()
+    .where('account_id', '=', accountId).where('type_id', '=', typeId)
+    .forUpdate()
+    .executeTakeFirst()
+}
+
 export async function listObjectTypes (db: Executor, accountId: number, customOnly: boolean): Promise<ObjectTypeRow[]> {
   let q = db.selectFrom('object_types').selectAll().where('account_id', '=', accountId)
   if (customOnly) q = q.where('is_custom', '=', true)

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database, ObjectTypeRow, PropertyDefinition } from '../db/schema.js'
 import * as repo from '../repositories/object-types.repository.js'
 import { countLiveRecords, purgeArchivedRecords } from '../repositories/records.repository.js'
-import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
+import { FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import { SINGULAR_NAMES, STANDARD_OBJECT_TYPES } from '../lib/standard-object-types.js'
 import { ConflictError, InvalidInputError, ObjectNotFoundError, UnknownObjectTypeError, withDetails } from '../errors.js'
 import type { ObjectSchema, ObjectSchemaInput } from '../schemas/object-types.schemas.js'
@@ -103,15 +103,21 @@ export function createObjectTypesService (db: Kysely<Database>) {
     /** Deletes a custom type; refused while it still has records (as HubSpot does). */
     async deleteSchema (accountId: number, segment: string): Promise<void> {
       const row = await findCustom(accountId, segment)
+      const stillUsed = (live: number): Error => withDetails(new InvalidInputError(`Object schema ${row.type_id} still has ${live > 0 ? live : 'live'} records; archive them first`), {
+        context: { objectTypeId: [row.type_id], ...(live > 0 ? { records: [String(live)] } : {}) }
+      })
       await db.transaction().execute(async (trx) => {
-        const live = await countLiveRecords(trx, accountId, row.type_id)
-        if (live > 0) {
-          throw withDetails(new InvalidInputError(`Object schema ${row.type_id} still has ${live} records; archive them first`), {
-            context: { objectTypeId: [row.type_id], records: [String(live)] }
-          })
+        // Lock the type first: records being created commit before the count (and are counted), later ones wait and then fail.
+        if (await repo.lockObjectType(trx, accountId, row.type_id) === undefined) {
+          throw new ObjectNotFoundError(`No custom object schema '${segment.slice(0, 100)}' exists`)
         }
+        const live = await countLiveRecords(trx, accountId, row.type_id)
+        if (live > 0) throw stillUsed(live)
         await purgeArchivedRecords(trx, accountId, row.type_id)
         await repo.deleteObjectType(trx, accountId, row.type_id)
+      }).catch((err: unknown) => {
+        if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw stillUsed(0)
+        throw err
       })
     }
   }

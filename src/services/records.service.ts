@@ -3,10 +3,10 @@ import type { Kysely } from 'kysely'
 import type { Database, PropertyValues, RecordRow } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as repo from '../repositories/records.repository.js'
-import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
+import { FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import { normaliseUniqueValue } from '../lib/unique-values.js'
 import { decodeCursor, encodeCursor } from '../lib/paging.js'
-import { ConflictError, InvalidInputError, ObjectNotFoundError, withDetails } from '../errors.js'
+import { ConflictError, InvalidInputError, ObjectNotFoundError, UnknownObjectTypeError, withDetails } from '../errors.js'
 import type { ObjectType, ObjectTypesService } from './object-types.service.js'
 import type { RecordList, SimplePublicObject } from '../schemas/records.schemas.js'
 
@@ -61,6 +61,10 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
         const created = await repo.insertRecord(trx, accountId, type.typeId, set)
         await insertKeys(trx, accountId, type, created.id, keys)
         return created
+      }).catch((err: unknown) => {
+        // The custom type was deleted between the lookup and the insert: it is unknown now, as on the next request.
+        if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw withDetails(new UnknownObjectTypeError(typeSegment.slice(0, 100)), { context: { objectType: [typeSegment.slice(0, 100)] } })
+        throw err
       })
       return toPublicObject(row)
     },

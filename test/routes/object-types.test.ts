@@ -200,3 +200,28 @@ t.test('standard types cannot be deleted through /crm/v3/schemas', async (t) => 
   const types = await app.db.selectFrom('object_types').select('type_id').where('account_id', '=', accountId).orderBy('type_id').execute()
   t.same(types.map((r) => r.type_id), ['0-1', '0-2', '0-3', '0-5'])
 })
+
+t.test('deleting a schema while records are created never answers 500', async (t) => {
+  const { request, app } = await build(t)
+  for (let round = 0; round < 15; round++) {
+    const schema = await createCars(request)
+    const typeId = schema.objectTypeId as string
+    const [del, ...creates] = await Promise.all([
+      request({ method: 'DELETE', url: `/crm/v3/schemas/${typeId}` }),
+      ...Array.from({ length: 4 }, async (_, i) => await request({ method: 'POST', url: `/crm/v3/objects/${typeId}`, payload: { properties: { vin: `R${round}-${i}` } } }))
+    ])
+    t.ok(del !== undefined && [204, 400].includes(del.statusCode), `round ${round}: delete ${del?.statusCode ?? ''} ${del?.body.slice(0, 100) ?? ''}`)
+    for (const c of creates) t.ok([201, 400].includes(c.statusCode), `round ${round}: create ${c.statusCode} ${c.body.slice(0, 100)}`)
+    const typeRow = await app.db.selectFrom('object_types').select('type_id').where('type_id', '=', typeId).executeTakeFirst()
+    const live = await app.db.selectFrom('records').select('id').where('object_type', '=', typeId).where('archived_at', 'is', null).execute()
+    t.equal(live.length, creates.filter((c) => c.statusCode === 201).length, `round ${round}: every 201 is a stored record`)
+    if (del?.statusCode === 204) {
+      t.equal(typeRow, undefined, `round ${round}: a deleted type is gone`)
+      t.equal(live.length, 0, `round ${round}: and has no records`)
+    } else {
+      t.ok(typeRow, `round ${round}: a refused delete keeps the type`)
+      for (const r of live) await request({ method: 'DELETE', url: `/crm/v3/objects/${typeId}/${r.id}` })
+      t.equal((await request({ method: 'DELETE', url: `/crm/v3/schemas/${typeId}` })).statusCode, 204)
+    }
+  }
+})
