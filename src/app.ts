@@ -15,12 +15,14 @@ import { OBJECT_TYPE_SCHEMAS } from './schemas/object-types.schemas.js'
 import { ADMIN_SCHEMAS } from './schemas/admin.schemas.js'
 import { ASSOCIATION_SCHEMAS } from './schemas/associations.schemas.js'
 import { LABEL_SCHEMAS } from './schemas/labels.schemas.js'
+import { ASSOCIATION_BATCH_SCHEMAS } from './schemas/associations-batch.schemas.js'
 import healthRoutes from './routes/health.routes.js'
 import recordsRoutes from './routes/records.routes.js'
 import objectTypesRoutes from './routes/object-types.routes.js'
 import adminRoutes from './routes/admin.routes.js'
 import associationsRoutes from './routes/associations.routes.js'
 import labelsRoutes from './routes/labels.routes.js'
+import associationsBatchRoutes from './routes/associations-batch.routes.js'
 
 export interface BuildOptions {
   /** Logger settings; defaults to JSON at LOG_LEVEL with the authorization header redacted. */
@@ -58,7 +60,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS]) app.addSchema(schema)
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -91,6 +93,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(adminRoutes)
     await api.register(associationsRoutes)
     await api.register(labelsRoutes, { prefix: '/crm/v4/associations' })
+    await api.register(associationsBatchRoutes, { prefix: '/crm/v4/associations', config })
     // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
     await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })
   })

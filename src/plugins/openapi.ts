@@ -8,6 +8,7 @@ export const API_TAGS = [
   { name: 'Records', description: 'CRM v3 objects: contacts, companies, deals, tickets and custom objects' },
   { name: 'Schemas', description: 'Custom object types' },
   { name: 'Associations', description: 'CRM Associations v4: record-level associations, plus extensions (labels on a pair, primary company, filters)' },
+  { name: 'Associations batch', description: 'Batch association endpoints (T1-T5), set-based, with per-input results' },
   { name: 'Association labels', description: 'Association types and labels per object pair' },
   { name: 'Association limits', description: 'Per-type limits (maxToObjectIds)' },
   { name: 'Admin', description: 'Accounts and API keys (scope admin)' },

@@ -10,6 +10,7 @@ import { createAssociationTypesService, seedHubspotTypes } from '../services/ass
 import { createAssociationsService } from '../services/associations.service.js'
 import { createLimitsService } from '../services/limits.service.js'
 import { createRecordAssociationsService } from '../services/record-associations.service.js'
+import { createAssociationsBatchService } from '../services/associations-batch.service.js'
 import { insertAssociationTypes } from '../repositories/association-types.repository.js'
 
 export function createServices (db: Kysely<Database>, config: Config) {
@@ -22,7 +23,8 @@ export function createServices (db: Kysely<Database>, config: Config) {
   // Every new account gets the HUBSPOT_DEFINED association types in the same transaction.
   const accounts = createAccountsService(db, [async (trx, accountId) => { await insertAssociationTypes(trx, seedHubspotTypes(accountId)) }])
   const recordAssociations = createRecordAssociationsService(db, objectTypes, associationTypes)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations }
+  const associationsBatch = createAssociationsBatchService(db, associationTypes, config)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch }
 }
 
 export type Services = ReturnType<typeof createServices>

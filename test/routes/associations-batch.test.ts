@@ -1,0 +1,86 @@
+import t from 'tap'
+import { build } from '../helpers/app.js'
+import { createRecords } from '../helpers/factories.js'
+
+const base = '/crm/v4/associations/contacts/companies/batch'
+
+t.test('T2 batch default: both directions per input, first company primary, 200 with errors inside', async (t) => {
+  const ta = await build(t)
+  const contacts = await createRecords(ta, 'contacts', 3)
+  const companies = await createRecords(ta, 'companies', 3)
+  const inputs = [
+    { from: { id: String(contacts[0]) }, to: { id: String(companies[0]) } },
+    { from: { id: String(contacts[0]) }, to: { id: String(companies[1]) } },
+    { from: { id: String(contacts[0]) }, to: { id: String(companies[1]) } },
+    { from: { id: String(contacts[1]) }, to: { id: '999999' } }
+  ]
+  const res = await ta.request({ method: 'POST', url: `${base}/associate/default`, payload: { inputs } })
+  t.equal(res.statusCode, 200, res.body)
+  const body = res.json()
+  t.equal(body.results.length, 4, 'two inputs (one duplicate handled once), two directions each')
+  t.equal(body.numErrors, 1)
+  t.match(body.errors[0], { status: 'error', category: 'OBJECT_NOT_FOUND', context: { fromObjectId: [String(contacts[1])], toObjectId: ['999999'] } })
+  const rows = await ta.app.db.selectFrom('associations').select(['from_id', 'to_id', 'type_id', 'is_primary']).orderBy('from_id').orderBy('to_id').orderBy('type_id').execute()
+  t.same(rows.filter((r) => r.is_primary).map((r) => [r.from_id, r.to_id, r.type_id]), [[contacts[0], companies[0], 1]], 'the first company is primary')
+  t.equal(rows.length, 6, '279+280 for two pairs, plus 1 and 2')
+  const counts = await ta.app.db.selectFrom('association_counts').selectAll().where('from_id', '=', contacts[0] as number).executeTakeFirstOrThrow()
+  t.equal(counts.count, 2)
+})
+
+t.test('T1 batch create: 201, 207 on partial failure (nothing written for the failed input), label sets', async (t) => {
+  const ta = await build(t, { MAX_ASSOCIATIONS_PER_TYPE: 2 })
+  const label = (await ta.request({ method: 'POST', url: '/crm/v4/associations/contacts/companies/labels', payload: { label: 'Manager', name: 'manager' } })).json().results[0].typeId
+  const contacts = await createRecords(ta, 'contacts', 2)
+  const companies = await createRecords(ta, 'companies', 3)
+  const spec = [{ associationCategory: 'USER_DEFINED', associationTypeId: label }]
+  const ok = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: [{ from: { id: String(contacts[0]) }, to: { id: String(companies[0]) }, types: spec }] } })
+  t.equal(ok.statusCode, 201, ok.body)
+  t.same(ok.json().results, [{ fromObjectTypeId: '0-1', fromObjectId: contacts[0], toObjectTypeId: '0-2', toObjectId: companies[0], labels: ['Primary', 'Manager'] }])
+  const partial = await ta.request({
+    method: 'POST',
+    url: `${base}/create`,
+    payload: {
+      inputs: [
+        { from: { id: String(contacts[0]) }, to: { id: String(companies[1]) }, types: spec },
+        { from: { id: String(contacts[0]) }, to: { id: String(companies[2]) }, types: spec },
+        { from: { id: String(contacts[1]) }, to: { id: String(companies[0]) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 280 }] }
+      ]
+    }
+  })
+  t.equal(partial.statusCode, 207, partial.body)
+  const body = partial.json()
+  t.equal(body.results.length, 1)
+  t.equal(body.numErrors, 2)
+  t.same(body.errors.map((e: { category: string }) => e.category).sort(), ['LIMITS_ERROR', 'VALIDATION_ERROR'])
+  t.match(body.errors.find((e: { category: string }) => e.category === 'LIMITS_ERROR'), { context: { fromObjectId: [String(contacts[0])], toObjectId: [String(companies[2])], limit: ['2'] } })
+  t.match(body.errors.find((e: { category: string }) => e.category === 'VALIDATION_ERROR'), { message: 'One or more associations are invalid', context: { fromObjectId: [String(contacts[1])] } })
+  const pairs = await ta.app.db.selectFrom('associations').select(['from_id', 'to_id']).where('from_type', '=', '0-1').distinct().execute()
+  t.equal(pairs.length, 2, 'the over-cap and the invalid inputs wrote nothing')
+  const tooMany = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: Array.from({ length: 2001 }, () => ({ from: { id: '1' }, to: { id: '2' }, types: [] })) } })
+  t.equal(tooMany.statusCode, 400)
+  t.match(tooMany.json().message, /2000/)
+})
+
+t.test('T3 batch read: per-input paging, NO_ASSOCIATIONS_FOUND makes 207; T4 and T5 archive', async (t) => {
+  const ta = await build(t)
+  const contacts = await createRecords(ta, 'contacts', 2)
+  const companies = await createRecords(ta, 'companies', 3)
+  await ta.request({ method: 'POST', url: `${base}/associate/default`, payload: { inputs: companies.map((c) => ({ from: { id: String(contacts[0]) }, to: { id: String(c) } })) } })
+  const read = await ta.request({ method: 'POST', url: `${base}/read`, payload: { inputs: [{ id: String(contacts[0]) }, { id: String(contacts[1]) }] } })
+  t.equal(read.statusCode, 207, read.body)
+  const body = read.json()
+  t.equal(body.results.length, 1)
+  t.equal(body.results[0].from.id, String(contacts[0]))
+  t.same(body.results[0].to.map((x: { toObjectId: number }) => x.toObjectId), companies)
+  t.match(body.errors[0], { subCategory: 'crm.associations.NO_ASSOCIATIONS_FOUND', context: { fromObjectId: [String(contacts[1])] } })
+
+  const labelsArchive = await ta.request({ method: 'POST', url: `${base}/labels/archive`, payload: { inputs: [{ from: { id: String(contacts[0]) }, to: { id: String(companies[0]) }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }] }] } })
+  t.equal(labelsArchive.statusCode, 204)
+  t.equal((await ta.app.db.selectFrom('associations').selectAll().where('is_primary', '=', true).execute()).length, 0, 'removing the primary type unsets the primary')
+  const archive = await ta.request({ method: 'POST', url: `${base}/archive`, payload: { inputs: [{ from: { id: String(contacts[0]) }, to: [{ id: String(companies[0]) }, { id: String(companies[1]) }] }] } })
+  t.equal(archive.statusCode, 204)
+  const left = await ta.app.db.selectFrom('associations').select(['from_id', 'to_id', 'type_id']).execute()
+  t.same(left.map((r) => r.type_id).sort(), [279, 280])
+  const counts = await ta.app.db.selectFrom('association_counts').select(['from_id', 'count']).orderBy('from_id').execute()
+  t.same(counts.find((c) => c.from_id === contacts[0])?.count, 1)
+})
