@@ -50,14 +50,17 @@ export async function lockRecords (db: Executor, accountId: number, refs: Record
   return result.rows.map((r) => ({ type: r.object_type, id: r.id }))
 }
 
-/** Inserts edges that do not exist yet; returns the ones inserted. */
+/**
+ * Inserts edges that do not exist yet; returns the ones inserted. Only an existing edge (the primary key) is skipped:
+ * a second primary for a record violates associations_one_primary_idx and raises 23505 instead of vanishing.
+ */
 export async function insertEdges (db: Executor, accountId: number, edges: Edge[]): Promise<Edge[]> {
   if (edges.length === 0) return []
   const c = columns(sortEdges(edges))
   const result = await sql<Edge>`
     insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
     select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
-    on conflict do nothing
+    on conflict (account_id, from_type, from_id, to_type, to_id, type_id) do nothing
     returning from_type, from_id, to_type, to_id, type_id, is_primary`.execute(db)
   return result.rows
 }
@@ -155,11 +158,15 @@ export async function countLabelledFrom (db: Executor, accountId: number, from: 
   return Number(result.rows[0]?.n ?? 0)
 }
 
-/** Rows carrying a type id between two object types (label usage). */
-export async function countEdgesOfTypes (db: Executor, accountId: number, fromType: string, toType: string, typeId: number): Promise<number> {
-  const row = await db.selectFrom('associations').select((eb) => eb.fn.countAll<number>().as('n'))
+/**
+ * Associations carrying a type id between two object types (label usage). A symmetric type of a same-type pair has
+ * two rows per association (A -> B and B -> A, one type id), so only the row with from_id < to_id is counted.
+ */
+export async function countEdgesOfTypes (db: Executor, accountId: number, fromType: string, toType: string, typeId: number, symmetric = false): Promise<number> {
+  let q = db.selectFrom('associations').select((eb) => eb.fn.countAll<number>().as('n'))
     .where('account_id', '=', accountId).where('from_type', '=', fromType).where('to_type', '=', toType).where('type_id', '=', typeId)
-    .executeTakeFirstOrThrow()
+  if (symmetric) q = q.whereRef('from_id', '<', 'to_id')
+  const row = await q.executeTakeFirstOrThrow()
   return Number(row.n)
 }
 

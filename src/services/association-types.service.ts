@@ -191,7 +191,7 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
         const pair = await pairTypes(trx, accountId, from, to)
         const row = userLabel(pair, typeId)
         const typeIds = [...new Set([row.type_id, row.inverse_type_id])]
-        const usage = await countEdgesOfTypes(trx, accountId, pair.from.typeId, pair.to.typeId, row.type_id)
+        const usage = await countEdgesOfTypes(trx, accountId, pair.from.typeId, pair.to.typeId, row.type_id, row.type_id === row.inverse_type_id)
         if (usage > 0 && !force) {
           throw withDetails(new InvalidInputError(`Association label ${typeId} is used by ${usage} associations; remove it from them first, or delete with force=true`), {
             subCategory: 'crm.associations.LABEL_IN_USE', context: { associationTypeId: [String(typeId)], associations: [String(usage)] }

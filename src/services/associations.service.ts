@@ -1,6 +1,6 @@
 // Record-level associations (B1-B4), primary company, labels on a pair, listing by label, embedding, archive cascade.
 // Every write is one transaction that writes both directions (ARCHITECTURE invariants 1-9).
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AssociationTypeRow, Database } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import { inTransaction } from '../db/transaction.js'
@@ -8,7 +8,8 @@ import * as repo from '../repositories/associations.repository.js'
 import { decodeCursor, encodeCursor } from '../lib/paging.js'
 import { HAS_PRIMARY_COMPANY } from '../lib/hubspot-association-types.js'
 import { COMPANIES } from '../lib/standard-object-types.js'
-import { InvalidInputError, LimitExceededError, ObjectNotFoundError, withDetails } from '../errors.js'
+import { ConflictError, InvalidInputError, LimitExceededError, ObjectNotFoundError, withDetails } from '../errors.js'
+import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import type { ObjectType } from './object-types.service.js'
 import { toSpecWithLabel, type AssociationTypesService, type PairTypes } from './association-types.service.js'
 import type {
@@ -25,6 +26,23 @@ type LabelMode = 'replace' | 'add'
 interface PairWrite { pair: PairTypes, fromId: number, toId: number }
 
 export function createAssociationsService (db: Kysely<Database>, types: AssociationTypesService, config: AssociationsConfig) {
+  /**
+   * One write transaction. Record locks keep the primary rules in order; should the one-primary index still refuse a
+   * row (the last line of defence), the caller gets a clean 409, never a 500 nor a silently dropped primary.
+   */
+  async function write<T> (work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await inTransaction(db, work)
+    } catch (err) {
+      if (sqlState(err) === UNIQUE_VIOLATION) {
+        throw withDetails(new ConflictError('Another request changed the primary company of this record at the same time; retry'), {
+          subCategory: 'crm.associations.PRIMARY_CONFLICT'
+        })
+      }
+      throw err
+    }
+  }
+
   async function loadPair (accountId: number, fromSegment: string, toSegment: string): Promise<PairTypes> {
     return await types.resolvePair(accountId, fromSegment, toSegment)
   }
@@ -269,7 +287,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       const w = { pair, fromId, toId }
       assertNotSelf(w)
       const wanted = validateSpecs(pair, specs)
-      const typeIds = await inTransaction(db, async (trx) => await writePair(trx, accountId, w, wanted, mode))
+      const typeIds = await write(async (trx) => await writePair(trx, accountId, w, wanted, mode))
       return toLabelsBetween(w, typeIds)
     },
 
@@ -279,7 +297,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       const pair = await loadPair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
       assertNotSelf(w)
-      await inTransaction(db, async (trx) => await writePair(trx, accountId, w, [], 'add'))
+      await write(async (trx) => await writePair(trx, accountId, w, [], 'add'))
       const spec = (typeId: number): { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: number } => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId })
       return {
         status: 'COMPLETE',
@@ -295,7 +313,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     /** B3: removes every type between the pair, both sides; `newPrimaryId` promotes a company when the primary goes. */
     async removePair (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, newPrimaryId?: number): Promise<void> {
       const pair = await loadPair(accountId, fromSegment, toSegment)
-      await inTransaction(db, async (trx) => { await removePairIn(trx, accountId, { pair, fromId, toId }, newPrimaryId) })
+      await write(async (trx) => { await removePairIn(trx, accountId, { pair, fromId, toId }, newPrimaryId) })
     },
 
     /** Removes one label from a pair; the unlabeled type removes the whole association, the primary type unsets it. */
@@ -304,7 +322,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       const w = { pair, fromId, toId }
       const row = pair.forward.get(typeId)
       if (row === undefined) throw unknownType(pair, typeId)
-      const typeIds = await inTransaction(db, async (trx) => {
+      const typeIds = await write(async (trx) => {
         if (row.role === 'unlabeled') {
           await removePairIn(trx, accountId, w)
           return []
@@ -363,14 +381,14 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     async setPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<MultiAssociatedObjectWithLabel> {
       const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
       const w = { pair, fromId, toId }
-      const typeIds = await inTransaction(db, async (trx) => await writePair(trx, accountId, w, [pair.primary], 'add'))
+      const typeIds = await write(async (trx) => await writePair(trx, accountId, w, [pair.primary], 'add'))
       return toMultiAssociated(pair, toId, typeIds)
     },
 
     /** Unsets the primary company; `newPrimaryId` (already associated) becomes primary instead. No silent promotion. */
     async unsetPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, newPrimaryId?: number): Promise<void> {
       const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
-      await inTransaction(db, async (trx) => {
+      await write(async (trx) => {
         const owner = { type: pair.from.typeId, id: fromId }
         const found = await repo.lockRecords(trx, accountId, [owner], 'update')
         if (found.length === 0) throw notFound(pair, [owner])

@@ -29,9 +29,12 @@ export function createLimitsService (db: Kysely<Database>, types: AssociationTyp
     return row
   }
 
-  function checkRange (input: LimitInput): void {
-    if (input.maxToObjectIds > config.MAX_ASSOCIATIONS_PER_TYPE) {
-      throw withDetails(new LimitExceededError(`maxToObjectIds must be between 1 and ${config.MAX_ASSOCIATIONS_PER_TYPE} (the per-record limit); got ${input.maxToObjectIds}`), {
+  /** At most the per-record cap; a label's limit also at most the limit of the direction's unlabeled type (API.md C3/C4). */
+  function checkRange (input: LimitInput, row: AssociationTypeRow, objectLimit: number | null): void {
+    const bound = row.role === 'unlabeled' || objectLimit === null ? config.MAX_ASSOCIATIONS_PER_TYPE : Math.min(objectLimit, config.MAX_ASSOCIATIONS_PER_TYPE)
+    if (input.maxToObjectIds > bound) {
+      const what = bound === config.MAX_ASSOCIATIONS_PER_TYPE ? 'the per-record limit' : 'the limit of the unlabeled type'
+      throw withDetails(new LimitExceededError(`maxToObjectIds must be between 1 and ${bound} (${what}); got ${input.maxToObjectIds}`), {
         context: { typeId: [String(input.typeId)], maxToObjectIds: [String(input.maxToObjectIds)] }
       })
     }
@@ -39,15 +42,18 @@ export function createLimitsService (db: Kysely<Database>, types: AssociationTyp
 
   async function write (accountId: number, fromSegment: string, toSegment: string, inputs: LimitInput[], mustExist: boolean): Promise<BatchOutcome<LimitConfiguration>> {
     const pair = await types.resolvePair(accountId, fromSegment, toSegment)
+    // The unlabeled type's limit as this batch leaves it, for the label-limit bound of later inputs.
+    let objectLimit = pair.unlabeled.max_to_object_ids
     return await runBatch(inputs, async (input) => {
       const row = typeOf(pair, input)
-      checkRange(input)
+      checkRange(input, row, objectLimit)
       if (!mustExist && row.max_to_object_ids !== null) {
         throw withDetails(new InvalidInputError(`A limit is already configured for type ${input.typeId}; use batch/update`), { context: { typeId: [String(input.typeId)] } })
       }
       const updated = await repo.setMaxToObjectIds(db, accountId, row.type_id, input.maxToObjectIds)
+      if (row.role === 'unlabeled') objectLimit = input.maxToObjectIds
       return toConfiguration(updated as AssociationTypeRow)
-    }, (input) => ({ typeId: [String(input.typeId)] }))
+    }, (input) => ({ typeId: [String(input.typeId)], category: [input.category] }))
   }
 
   return {
