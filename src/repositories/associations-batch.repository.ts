@@ -7,6 +7,18 @@ export interface IdPair { fromId: number, toId: number }
 export interface CountKey { from_type: string, from_id: number, to_type: string }
 export interface CountRow extends CountKey { count: number }
 
+/** `(from_type, to_type, from_id = any(...))` per object-type pair: index scans on the primary key. */
+function countMatch (alias: string, keys: CountKey[]) {
+  const groups = new Map<string, { from: string, to: string, ids: number[] }>()
+  for (const k of keys) {
+    const g = groups.get(`${k.from_type}|${k.to_type}`) ?? { from: k.from_type, to: k.to_type, ids: [] }
+    g.ids.push(k.from_id)
+    groups.set(`${k.from_type}|${k.to_type}`, g)
+  }
+  const a = sql.ref(alias)
+  return sql.join([...groups.values()].map((g) => sql`(${a}.from_type = ${g.from} and ${a}.to_type = ${g.to} and ${a}.from_id = any(${g.ids}::bigint[]))`), sql` or `)
+}
+
 function sortedKeys (keys: CountKey[]): CountKey[] {
   const map = new Map(keys.map((k) => [`${k.from_type}|${String(k.from_id).padStart(17, '0')}|${k.to_type}`, k]))
   return [...map.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([, k]) => k)
@@ -40,9 +52,7 @@ export async function lockCounts (db: Executor, accountId: number, keys: CountKe
   if (rows.length === 0) return []
   const result = await sql<CountRow>`
     select c.from_type, c.from_id, c.to_type, c.count from association_counts c
-    join unnest(${rows.map((k) => k.from_type)}::text[], ${rows.map((k) => k.from_id)}::bigint[], ${rows.map((k) => k.to_type)}::text[]) as k(from_type, from_id, to_type)
-      on c.from_type = k.from_type and c.from_id = k.from_id and c.to_type = k.to_type
-    where c.account_id = ${accountId}
+    where c.account_id = ${accountId} and (${countMatch('c', rows)})
     order by c.from_type, c.from_id, c.to_type
     for update of c`.execute(db)
   return result.rows
@@ -54,7 +64,8 @@ export async function setCounts (db: Executor, accountId: number, counts: CountR
   await sql`
     update association_counts c set count = k.count
     from unnest(${counts.map((k) => k.from_type)}::text[], ${counts.map((k) => k.from_id)}::bigint[], ${counts.map((k) => k.to_type)}::text[], ${counts.map((k) => k.count)}::int[]) as k(from_type, from_id, to_type, count)
-    where c.account_id = ${accountId} and c.from_type = k.from_type and c.from_id = k.from_id and c.to_type = k.to_type`.execute(db)
+    where c.account_id = ${accountId} and (${countMatch('c', counts)})
+      and c.from_type = k.from_type and c.from_id = k.from_id and c.to_type = k.to_type`.execute(db)
 }
 
 /** Current primary `toType` record of each owner. */

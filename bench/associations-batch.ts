@@ -1,0 +1,69 @@
+// Benchmark: batch create (2,000 pairs per request) and batch read (1,000 records x 10 associations) with 1M
+// association rows loaded, beside PostgreSQL's own 100-pair multi-row INSERT rate (pgbench) in the same run.
+// Usage: npm run bench:batch [-- --duration 10]
+import { parseArgs } from 'node:util'
+import { cannon, freshDatabase, machine, operatorAccount, pgbench, rssBytes, seedRecords, sqlOn, startService, step, stopService, writeResults } from './lib.js'
+
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' } } })
+const DURATION = Number(args.duration)
+const LOADED_CONTACTS = 50_000
+const PER_CONTACT = 10
+const FRESH_CONTACTS = 200_000
+const COMPANIES = 50_000
+const random = (n: number): number => Math.floor(Math.random() * n)
+
+step('creating the bench database')
+const db = await freshDatabase()
+const service = await startService({ BODY_LIMIT_BYTES: String(16 * 1024 * 1024) })
+try {
+  const account = await operatorAccount(db)
+  step('loading 1M association rows')
+  const loaded0 = await seedRecords(db, account, '0-1', LOADED_CONTACTS)
+  const company0 = await seedRecords(db, account, '0-2', COMPANIES)
+  const fresh0 = await seedRecords(db, account, '0-1', FRESH_CONTACTS)
+  const started = Date.now()
+  await sqlOn(db, `insert into associations (account_id, from_type, from_id, to_type, to_id, type_id)
+    select $1::bigint, '0-1', $2::bigint + c, '0-2', $3::bigint + ((c * 7 + k * 4999) % $5::int), 279 from generate_series(0, $4::int - 1) c, generate_series(0, $6::int - 1) k
+    union all
+    select $1::bigint, '0-2', $3::bigint + ((c * 7 + k * 4999) % $5::int), '0-1', $2::bigint + c, 280 from generate_series(0, $4::int - 1) c, generate_series(0, $6::int - 1) k
+    on conflict do nothing`, [account, loaded0, company0, LOADED_CONTACTS, COMPANIES, PER_CONTACT])
+  await sqlOn(db, `insert into association_counts (account_id, from_type, from_id, to_type, count)
+    select account_id, from_type, from_id, to_type, count(*) from associations where type_id in (279, 280) group by 1, 2, 3, 4`)
+  const loadSeconds = (Date.now() - started) / 1000
+  const rowsLoaded = Number((await sqlOn(db, 'select count(*) as n from associations')).rows[0].n)
+  await sqlOn(db, 'vacuum analyze')
+
+  step('measuring')
+  let next = 0
+  const createBody = (): string => {
+    // Fresh contacts each request, so every pair is new (the expensive case: counts, first-company primary).
+    const base = fresh0 + (next++ % (FRESH_CONTACTS / 2000)) * 2000
+    const k = random(COMPANIES)
+    return JSON.stringify({ inputs: Array.from({ length: 2000 }, (_, i) => ({ from: { id: String(base + i) }, to: { id: String(company0 + ((k + i) % COMPANIES)) } })) })
+  }
+  const headers = { authorization: 'Bearer bench_key_0123456789abcdefghij', 'content-type': 'application/json' }
+  const create = await cannon('batch/associate/default, 2,000 pairs', { headers, requests: [{ method: 'POST', path: '/crm/v4/associations/contacts/companies/batch/associate/default', setupRequest: (r) => ({ ...r, body: createBody() }) }] }, 2, DURATION)
+  const readBody = (): string => {
+    const start = loaded0 + random(LOADED_CONTACTS - 1000)
+    return JSON.stringify({ inputs: Array.from({ length: 1000 }, (_, i) => ({ id: String(start + i) })) })
+  }
+  const read = await cannon('batch/read, 1,000 records x 10', { headers, requests: [{ method: 'POST', path: '/crm/v4/associations/contacts/companies/batch/read', setupRequest: (r) => ({ ...r, body: readBody() }) }] }, 1, DURATION)
+  const insertTps = pgbench('bench/sql/insert-100-pairs.sql', { account, contacts: FRESH_CONTACTS, companies: COMPANIES, contact_base: fresh0, company_base: company0 }, 2, DURATION)
+  const rss = rssBytes(service.pid as number)
+
+  const pairsPerSecond = create.rps * 2000
+  const baselinePairs = insertTps * 100
+  const table = [
+    `Batch benchmark (${new Date().toISOString()}), ${machine()}; PostgreSQL with ${rowsLoaded.toLocaleString('en')} association rows (loaded in ${loadSeconds.toFixed(1)} s by INSERT ... SELECT), ${DURATION} s per figure`,
+    '',
+    '| operation | figure | baseline | ratio |',
+    '|---|---|---|---|',
+    `| batch create (associate/default), 2,000 pairs per request, 2 connections | ${pairsPerSecond.toFixed(0)} pairs/s (${create.rps.toFixed(2)} req/s, p50 ${create.p50} ms, non-2xx ${create.errors}) | ${baselinePairs.toFixed(0)} pairs/s (pgbench 100-pair multi-row INSERT, 2 clients, ${insertTps.toFixed(0)} tps) | ${(pairsPerSecond / baselinePairs * 100).toFixed(0)}% |`,
+    `| batch read, 1,000 records x 10 associations, 1 connection | median ${read.p50} ms, p99 ${read.p99} ms (${read.rps.toFixed(1)} req/s, non-2xx ${read.errors}) | target < 100 ms median | |`,
+    '',
+    `Service RSS after the run: ${(rss / 2 ** 20).toFixed(0)} MB`
+  ].join('\n')
+  writeResults('associations-batch', table, { machine: machine(), rowsLoaded, loadSeconds, create: { ...create, pairsPerSecond }, read, pgbenchInsertTps: insertTps, baselinePairs, serviceRssBytes: rss })
+} finally {
+  stopService(service)
+}
