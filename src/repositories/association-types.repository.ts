@@ -5,8 +5,11 @@ import type { AssociationTypeRow, NewAssociationTypeRow } from '../db/schema.js'
 
 export async function insertAssociationTypes (db: Executor, rows: NewAssociationTypeRow[]): Promise<AssociationTypeRow[]> {
   if (rows.length === 0) return []
-  // DO NOTHING: two first uses of a custom pair may race to create its unlabeled types; one wins, both go on.
-  return await db.insertInto('association_types').values(rows).onConflict((oc) => oc.doNothing()).returningAll().execute()
+  // DO NOTHING: two first uses of a custom pair may race to create its unlabeled types; one wins, both go on. The rows
+  // go in (from_type, to_type) order, so that racers from opposite directions wait for each other instead of each
+  // holding one direction and waiting for the other (a deadlock, answered 500).
+  const sorted = [...rows].sort((a, b) => a.from_type < b.from_type ? -1 : a.from_type > b.from_type ? 1 : a.to_type < b.to_type ? -1 : a.to_type > b.to_type ? 1 : a.type_id - b.type_id)
+  return await db.insertInto('association_types').values(sorted).onConflict((oc) => oc.doNothing()).returningAll().execute()
 }
 
 /** Every type between two object types, in both directions. */

@@ -251,7 +251,9 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     }
     if (newPrimaryId !== undefined) {
       if (primary?.owner !== 'from') {
-        throw new InvalidInputError(`newPrimaryId applies only when removing a ${w.pair.from.name} record's company`)
+        throw withDetails(new InvalidInputError('newPrimaryId applies only when a contact, deal or ticket removes its association with a company'), {
+          context: { newPrimaryId: [String(newPrimaryId)] }
+        })
       }
       if (!deleted.some((e) => e.is_primary === true)) {
         throw withDetails(new InvalidInputError(`Company ${w.toId} was not the primary company; newPrimaryId applies only when removing the primary`), { context: { newPrimaryId: [String(newPrimaryId)] } })

@@ -488,10 +488,35 @@ t.test('removing the primary company\'s association: newPrimaryId promotes, with
   t.same((await rowsOf(ta, [contact])).filter((r) => r.endsWith('*')), [row(CONTACTS, contact, COMPANIES, c2, 1, true)])
   t.equal(await countOf(ta, CONTACTS, contact, COMPANIES), 2)
 
+  const fromCompany = expectError(t, await request({ method: 'DELETE', url: `/crm/v4/objects/companies/${c2}/associations/contacts/${contact}?newPrimaryId=${c3}` }), 400, 'VALIDATION_ERROR')
+  t.match(fromCompany.message, /newPrimaryId applies only when a contact, deal or ticket removes/)
   t.equal((await request({ method: 'DELETE', url: `/crm/v4/objects/contacts/${contact}/associations/companies/${c2}` })).statusCode, 204)
   expectError(t, await request({ method: 'GET', url: `/crm/v4/objects/contacts/${contact}/primary/companies` }), 404, 'OBJECT_NOT_FOUND')
   t.same(await rowsOf(ta, [contact]), [row(CONTACTS, contact, COMPANIES, c3, 279), row(COMPANIES, c3, CONTACTS, contact, 280)].sort(), 'no silent promotion of c3')
   t.equal(await countOf(ta, CONTACTS, contact, COMPANIES), 1)
+})
+
+t.test('the primary from the company side (typeId 2), and removing the primary type as a label', async (t) => {
+  const contact = await createRecord(ta, 'contacts')
+  const [c1, c2] = await createRecords(ta, 'companies', 2) as [number, number]
+  for (const c of [c1, c2]) t.equal((await request({ method: 'PUT', url: `/crm/v4/objects/contacts/${contact}/associations/default/companies/${c}` })).statusCode, 200)
+  const viaCompany = await request({ method: 'PUT', url: `/crm/v4/objects/companies/${c2}/associations/contacts/${contact}`, payload: [spec(2)] })
+  t.equal(viaCompany.statusCode, 201, viaCompany.body)
+  t.same(viaCompany.json().labels, ['Primary'])
+  t.same((await rowsOf(ta, [contact])).filter((r) => [1, 2].includes(typeOfRow(r))), [row(CONTACTS, contact, COMPANIES, c2, 1, true), row(COMPANIES, c2, CONTACTS, contact, 2)].sort(), 'the primary moved to c2, the flag on the contact\'s row')
+  t.ok((await rowsOf(ta, [c1])).includes(row(CONTACTS, contact, COMPANIES, c1, 279)), 'c1 stays associated')
+  const wrongWay = expectError(t, await request({ method: 'PUT', url: `/crm/v4/objects/companies/${c2}/associations/contacts/${contact}`, payload: [spec(1)] }), 400, 'VALIDATION_ERROR')
+  t.equal(wrongWay.message, 'One or more associations are invalid')
+
+  const unset = await request({ method: 'DELETE', url: `/crm/v4/objects/contacts/${contact}/associations/companies/${c2}/labels/1` })
+  t.equal(unset.statusCode, 200, unset.body)
+  t.same(unset.json().labels, [])
+  t.same(await rowsOf(ta, [c2]), [row(CONTACTS, contact, COMPANIES, c2, 279), row(COMPANIES, c2, CONTACTS, contact, 280)].sort(), 'the pair stays, without the primary')
+  t.same((await rowsOf(ta, [contact])).filter((r) => r.endsWith('*')), [], 'no primary left, none promoted')
+  t.equal(await countOf(ta, CONTACTS, contact, COMPANIES), 2)
+  const setBack = await request({ method: 'POST', url: `/crm/v4/objects/companies/${c1}/associations/contacts/${contact}/labels`, payload: [spec(2)] })
+  t.equal(setBack.statusCode, 200)
+  t.equal((await request({ method: 'GET', url: `/crm/v4/objects/contacts/${contact}/primary/companies` })).json().toObjectId, c1)
 })
 
 t.test('labels extension: POST adds (union), DELETE removes one label and answers what is left', async (t) => {

@@ -160,3 +160,31 @@ t.test('100 concurrent default associations with a cap of 5: exactly 5 written, 
   const countRows = await capped.app.db.selectFrom('association_counts').select(['from_id', 'count']).where('from_type', '=', COMPANIES).where('to_type', '=', CONTACTS).execute()
   t.same(countRows.filter((r) => r.count > 0).map((r) => r.from_id).sort((a, b) => a - b), [...associated], 'only the 5 companies have a count')
 })
+
+t.test('concurrent first uses of a custom object pair, from both directions: one unlabeled type per direction', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const schema = await ta.request({ method: 'POST', url: '/crm/v3/schemas', payload: { name: `boats_${round}`, labels: { singular: 'Boat', plural: 'Boats' }, properties: [] } })
+    t.equal(schema.statusCode, 201, schema.body)
+    const boatType: string = schema.json().objectTypeId
+    const boats = await createRecords(ta, boatType, 10)
+    const contacts = await createRecords(ta, 'contacts', 10)
+    const responses = await Promise.all(boats.flatMap((boat, i) => [
+      ta.request({ method: 'PUT', url: `/crm/v4/objects/${boatType}/${boat}/associations/default/contacts/${contacts[i]}` }),
+      ta.request({ method: 'PUT', url: `/crm/v4/objects/contacts/${contacts[(i + 1) % 10]}/associations/default/${boatType}/${boat}` }),
+      ta.request({ method: 'GET', url: `/crm/v4/associations/contacts/${boatType}/labels` }),
+      ta.request({ method: 'GET', url: `/crm/v4/associations/${boatType}/contacts/labels` })
+    ]))
+    t.ok(clean(t, responses).every((s) => s === 200), `round ${round}: all 200`)
+    const types = await ta.app.db.selectFrom('association_types').select(['from_type', 'to_type', 'type_id', 'inverse_type_id', 'role'])
+      .where('account_id', '=', ta.accountId).where((eb) => eb.or([eb('from_type', '=', boatType), eb('to_type', '=', boatType)])).orderBy('type_id').execute()
+    t.equal(types.length, 2, 'one unlabeled type per direction')
+    const forward = types.find((r) => r.from_type === boatType)
+    const backward = types.find((r) => r.to_type === boatType)
+    t.equal(forward?.inverse_type_id, backward?.type_id, 'each the other\'s inverse')
+    t.equal(backward?.inverse_type_id, forward?.type_id)
+    const edges = await ta.app.db.selectFrom('associations').select(['from_type', 'type_id']).where('account_id', '=', ta.accountId)
+      .where((eb) => eb.or([eb('from_type', '=', boatType), eb('to_type', '=', boatType)])).execute()
+    t.equal(edges.length, 40, 'twenty pairs, two rows each')
+    t.ok(edges.every((e) => e.type_id === (e.from_type === boatType ? forward?.type_id : backward?.type_id)), 'every row uses the pair\'s types')
+  }
+})
