@@ -8,10 +8,11 @@ import * as repo from '../repositories/associations.repository.js'
 import { decodeCursor, encodeCursor } from '../lib/paging.js'
 import { HAS_PRIMARY_COMPANY } from '../lib/hubspot-association-types.js'
 import { COMPANIES } from '../lib/standard-object-types.js'
-import { ConflictError, InvalidInputError, LimitExceededError, ObjectNotFoundError, withDetails } from '../errors.js'
+import { ConflictError, InvalidInputError, ObjectNotFoundError, withDetails } from '../errors.js'
 import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import type { ObjectType } from './object-types.service.js'
-import { toSpecWithLabel, type AssociationTypesService, type PairTypes } from './association-types.service.js'
+import type { AssociationTypesService, PairTypes } from './association-types.service.js'
+import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, validateSpecs } from './association-rules.js'
 import type {
   AssociationPage, AssociationSpec, DefaultAssociationBatch, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel
 } from '../schemas/associations.schemas.js'
@@ -62,70 +63,6 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     })
   }
 
-  function validateSpecs (pair: PairTypes, specs: AssociationSpec[]): AssociationTypeRow[] {
-    const seen = new Set<number>()
-    const rows: AssociationTypeRow[] = []
-    const invalid: string[] = []
-    for (const spec of specs) {
-      if (seen.has(spec.associationTypeId)) {
-        throw withDetails(new InvalidInputError(`Association type ${spec.associationTypeId} is listed twice`), { context: { associationTypeId: [String(spec.associationTypeId)] } })
-      }
-      seen.add(spec.associationTypeId)
-      const row = pair.forward.get(spec.associationTypeId)
-      if (row === undefined || row.category !== spec.associationCategory) {
-        const hint = row !== undefined
-          ? `${spec.associationCategory}=${spec.associationTypeId} has category ${row.category}`
-          : pair.backward.has(spec.associationTypeId)
-            ? `${spec.associationCategory}=${spec.associationTypeId} is the ${pair.to.name} -> ${pair.from.name} direction; use ${pair.backward.get(spec.associationTypeId)?.inverse_type_id}`
-            : `${spec.associationCategory}=${spec.associationTypeId} is not a valid association definition id from ${pair.from.name} to ${pair.to.name}`
-        invalid.push(hint)
-        continue
-      }
-      rows.push(row)
-    }
-    if (invalid.length > 0) {
-      throw withDetails(new InvalidInputError('One or more associations are invalid'), {
-        subCategory: 'crm.associations.INVALID_ASSOCIATION_TYPE',
-        context: {
-          associationSpec: specs.map((s) => `${s.associationCategory}=${s.associationTypeId}`),
-          INVALID_ASSOCIATION_TYPE_ID: invalid
-        }
-      })
-    }
-    return rows
-  }
-
-  function unknownType (pair: PairTypes, typeId: number): Error {
-    return withDetails(new InvalidInputError(`${typeId} is not a valid association type id from ${pair.from.name} to ${pair.to.name}`), {
-      subCategory: 'crm.associations.INVALID_ASSOCIATION_TYPE', context: { associationTypeId: [String(typeId)] }
-    })
-  }
-
-  function assertNotSelf (w: PairWrite): void {
-    if (w.pair.from.typeId === w.pair.to.typeId && w.fromId === w.toId) {
-      throw withDetails(new InvalidInputError(`A record cannot be associated with itself (${w.pair.from.name} ${w.fromId})`), {
-        context: { objectId: [String(w.fromId)] }
-      })
-    }
-  }
-
-  /** The edge rows of a from -> to type, both directions; `isPrimary` marks the primary row of the owning record. */
-  function edgesOf (w: PairWrite, row: AssociationTypeRow): repo.Edge[] {
-    const { pair, fromId, toId } = w
-    return [
-      { from_type: pair.from.typeId, from_id: fromId, to_type: pair.to.typeId, to_id: toId, type_id: row.type_id, is_primary: row.role === 'primary' },
-      { from_type: pair.to.typeId, from_id: toId, to_type: pair.from.typeId, to_id: fromId, type_id: row.inverse_type_id, is_primary: pair.backward.get(row.inverse_type_id)?.role === 'primary' }
-    ]
-  }
-
-  /** The primary side of a pair: which record owns the primary, its type rows, in both orientations. */
-  function primaryOf (pair: PairTypes): { owner: 'from' | 'to', row: AssociationTypeRow } | undefined {
-    if (pair.primary !== undefined) return { owner: 'from', row: pair.primary }
-    const inverse = [...pair.backward.values()].find((r) => r.role === 'primary')
-    if (inverse !== undefined) return { owner: 'to', row: pair.forward.get(inverse.inverse_type_id) as AssociationTypeRow }
-    return undefined
-  }
-
   /** Removes the owner's current primary toward companies (both rows); the company stays associated. */
   async function demotePrimary (trx: Executor, accountId: number, pair: PairTypes, owner: repo.RecordRef): Promise<number | undefined> {
     const current = await repo.findPrimaryId(trx, accountId, owner, COMPANIES)
@@ -138,14 +75,6 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       { from_type: COMPANIES, from_id: current, to_type: ownerType.typeId, to_id: owner.id, type_id: primaryRow.inverse_type_id }
     ])
     return current
-  }
-
-  function capError (pair: PairTypes, type: string, id: number, toType: string, limit: number, what = 'associations'): Error {
-    const names = new Map([[pair.from.typeId, pair.from.name], [pair.to.typeId, pair.to.name]])
-    return withDetails(new LimitExceededError(`${names.get(type) ?? type} ${id} would exceed the limit of ${limit} ${what} to ${names.get(toType) ?? toType}`), {
-      subCategory: 'crm.associations.TOO_MANY_ASSOCIATIONS',
-      context: { objectType: [type], objectId: [String(id)], toObjectType: [toType], limit: [String(limit)] }
-    })
   }
 
   /**
@@ -172,8 +101,8 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     if (wantsPrimary && primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
       await demotePrimary(trx, accountId, pair, primary.owner === 'from' ? from : to)
     }
-    const inserted = await repo.insertEdges(trx, accountId, add.flatMap((r) => edgesOf(w, r)))
-    await repo.deleteEdges(trx, accountId, remove.flatMap((r) => edgesOf(w, r)))
+    const inserted = await repo.insertEdges(trx, accountId, add.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)))
+    await repo.deleteEdges(trx, accountId, remove.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)))
 
     const isNewPair = inserted.some((e) => e.from_type === from.type && e.from_id === fromId && e.type_id === pair.unlabeled.type_id)
     if (isNewPair) {
@@ -191,7 +120,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
         const owner = primary.owner === 'from' ? from : to
         const ownerCount = counts.find((c) => c.from_type === owner.type && c.from_id === owner.id)
         if (ownerCount?.count === 1) {
-          await repo.insertEdges(trx, accountId, edgesOf(w, primary.row))
+          await repo.insertEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, primary.row))
           add.push(primary.row)
         }
       }
@@ -215,21 +144,6 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
         if (used > max) throw capError(w.pair, record.type, record.id, toType, max, `associations labelled '${type.label ?? type.type_id}'`)
       }
     }
-  }
-
-  function labelsOf (pair: PairTypes, typeIds: number[]): string[] {
-    return [...new Set(typeIds)].sort((a, b) => a - b).map((id) => pair.forward.get(id)?.label).filter((l): l is string => typeof l === 'string')
-  }
-
-  function toLabelsBetween (w: PairWrite, typeIds: number[]): LabelsBetweenObjectPair {
-    return { fromObjectTypeId: w.pair.from.typeId, fromObjectId: w.fromId, toObjectTypeId: w.pair.to.typeId, toObjectId: w.toId, labels: labelsOf(w.pair, typeIds) }
-  }
-
-  function toMultiAssociated (pair: PairTypes, toId: number, typeIds: number[]): MultiAssociatedObjectWithLabel {
-    const rows = typeIds.map((id) => pair.forward.get(id)).filter((r): r is AssociationTypeRow => r !== undefined)
-    // Labelled types first, by id; the unlabeled type last, as HubSpot lists them.
-    rows.sort((a, b) => (a.role === 'unlabeled' ? 1 : 0) - (b.role === 'unlabeled' ? 1 : 0) || a.type_id - b.type_id)
-    return { toObjectId: toId, associationTypes: rows.map(toSpecWithLabel) }
   }
 
   async function currentTypeIds (trx: Executor, accountId: number, w: PairWrite): Promise<number[]> {
@@ -270,7 +184,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
         context: { newPrimaryId: [String(companyId)] }
       })
     }
-    await repo.insertEdges(trx, accountId, edgesOf({ pair, fromId: ownerId, toId: companyId }, pair.primary as AssociationTypeRow))
+    await repo.insertEdges(trx, accountId, edgesOf(pair, ownerId, companyId, pair.primary as AssociationTypeRow))
   }
 
   function primaryPair (pair: PairTypes): PairTypes & { primary: AssociationTypeRow } {
@@ -287,10 +201,10 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     async associate (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, specs: AssociationSpec[], mode: LabelMode = 'replace'): Promise<LabelsBetweenObjectPair> {
       const pair = await loadPair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
-      assertNotSelf(w)
+      if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       const wanted = validateSpecs(pair, specs)
       const typeIds = await write(async (trx) => await writePair(trx, accountId, w, wanted, mode))
-      return toLabelsBetween(w, typeIds)
+      return toLabelsBetween(w.pair, w.fromId, w.toId, typeIds)
     },
 
     /** B2: the unlabeled association, reported in both directions. */
@@ -298,7 +212,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       const startedAt = new Date().toISOString()
       const pair = await loadPair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
-      assertNotSelf(w)
+      if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       await write(async (trx) => await writePair(trx, accountId, w, [], 'add'))
       const spec = (typeId: number): { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: number } => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId })
       return {
@@ -323,7 +237,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       const pair = await loadPair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
       const row = pair.forward.get(typeId)
-      if (row === undefined) throw unknownType(pair, typeId)
+      if (row === undefined) throw unknownTypeError(pair, typeId)
       const typeIds = await write(async (trx) => {
         if (row.role === 'unlabeled') {
           await removePairIn(trx, accountId, w)
@@ -336,10 +250,10 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
             context: { fromObjectId: [String(fromId)], toObjectId: [String(toId)] }
           })
         }
-        await repo.deleteEdges(trx, accountId, edgesOf(w, row))
+        await repo.deleteEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, row))
         return current.filter((id) => id !== typeId)
       })
-      return toLabelsBetween(w, typeIds)
+      return toLabelsBetween(w.pair, w.fromId, w.toId, typeIds)
     },
 
     /** B4 and its filters: keyset pages of a record's associations toward one object type. */
@@ -402,7 +316,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     /** Every pair in the account carrying a type, keyset-paged by (fromId, toId). */
     async pairsWithType (accountId: number, fromSegment: string, toSegment: string, typeId: number, after: string | undefined, limit: number) {
       const pair = await loadPair(accountId, fromSegment, toSegment)
-      if (!pair.forward.has(typeId)) throw unknownType(pair, typeId)
+      if (!pair.forward.has(typeId)) throw unknownTypeError(pair, typeId)
       const cursor = after === undefined ? { f: 0, t: 0 } : decodeCursor(after, ['f', 't'])
       const rows = await repo.pairsWithType(db, accountId, pair.from.typeId, pair.to.typeId, typeId, { fromId: cursor.f, toId: cursor.t }, limit + 1)
       const page = rows.slice(0, limit)
@@ -422,7 +336,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
   function anchorType (pair: PairTypes, options: PageOptions): number {
     if (options.primaryOnly === true) return primaryPair(pair).primary.type_id
     if (options.associationTypeId !== undefined) {
-      if (!pair.forward.has(options.associationTypeId)) throw unknownType(pair, options.associationTypeId)
+      if (!pair.forward.has(options.associationTypeId)) throw unknownTypeError(pair, options.associationTypeId)
       return options.associationTypeId
     }
     if (options.label !== undefined) {
