@@ -1,20 +1,10 @@
 // Bearer API keys: 401 without a valid key, 403 without the scope, hashed storage, immediate revocation, open probes.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { createHash } from 'node:crypto'
-import type { LightMyRequestResponse } from 'fastify'
 import { build, TEST_ADMIN_KEY, type TestApp } from '../helpers/app.js'
+import { expectError } from '../helpers/assertions.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, unknown> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 200)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, unknown>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  t.equal(res.headers['x-hubspot-correlation-id'], body.correlationId)
-  return body
-}
 
 /** Every operation of the OpenAPI document that declares a security requirement (all but the probes). */
 async function securedOperations (app: TestApp['app']): Promise<Array<{ method: string, url: string }>> {

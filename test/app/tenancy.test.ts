@@ -2,17 +2,7 @@
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, createOtherAccount } from '../helpers/app.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, unknown> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 200)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, unknown>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  t.equal(res.headers['x-hubspot-correlation-id'], body.correlationId)
-  return body
-}
+import { expectError } from '../helpers/assertions.js'
 
 /** What B gets must not depend on whether A's object exists: same status, category and message as for a made-up one. */
 function sameAnswer (t: Test, got: LightMyRequestResponse, control: LightMyRequestResponse, what: string, a: string, none: string): void {

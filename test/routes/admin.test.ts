@@ -1,18 +1,7 @@
 // Admin endpoints: accounts (operator only) and API keys, never showing secrets or other tenants.
-import t, { type Test } from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { build, createOtherAccount, TEST_ADMIN_KEY } from '../helpers/app.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, unknown> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 200)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, unknown>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  t.equal(res.headers['x-hubspot-correlation-id'], body.correlationId)
-  return body
-}
+import { expectError } from '../helpers/assertions.js'
 
 t.test('the operator creates accounts; the new admin key works once shown', async (t) => {
   const { request, app } = await build(t)

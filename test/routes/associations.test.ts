@@ -1,24 +1,16 @@
 // Record-level associations (B1-B4), the primary company, listing by label, archive cascade and tenancy, through
 // app.inject; every write is checked in the associations and association_counts tables as well as on the wire.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import { build, createOtherAccount, type TestApp } from '../helpers/app.js'
 import { createRecord, createRecords } from '../helpers/factories.js'
+import { expectError } from '../helpers/assertions.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CONTACTS = '0-1'
 const COMPANIES = '0-2'
 const DEALS = '0-3'
 const TICKETS = '0-5'
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, any> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 300)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, any>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  return body
-}
 
 /** Every association row touching one of `ids` (of any type), as `from:id>to:id#type` (with `*` when primary), sorted. */
 async function rowsOf (ta: TestApp, ids: number[]): Promise<string[]> {

@@ -1,23 +1,14 @@
 // Association types and label definitions (L1-L4): the HUBSPOT_DEFINED seed, single, paired and symmetric labels,
 // name rules, the per-pair label cap, renames, deletion (in use, force), the /crm/associations/v4 alias and tenancy.
-import t, { type Test } from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { build, createOtherAccount, type TestApp } from '../helpers/app.js'
 import { createRecord, createRecords } from '../helpers/factories.js'
+import { expectError } from '../helpers/assertions.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CONTACTS = '0-1'
 const COMPANIES = '0-2'
 const DEALS = '0-3'
 const TICKETS = '0-5'
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, any> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 300)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, any>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  return body
-}
 
 interface TypeRow { from_type: string, to_type: string, type_id: number, inverse_type_id: number, category: string, role: string, label: string | null }
 

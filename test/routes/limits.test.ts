@@ -1,22 +1,13 @@
 // Limits: the per-record cap (MAX_ASSOCIATIONS_PER_TYPE, here 5) on both sides of a pair, and configured limits
 // (maxToObjectIds, C1-C5) on unlabeled and labelled types, checked on new associations only.
-import t, { type Test } from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { build, type TestApp } from '../helpers/app.js'
 import { createRecord, createRecords } from '../helpers/factories.js'
+import { expectError } from '../helpers/assertions.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CONTACTS = '0-1'
 const COMPANIES = '0-2'
 const DEALS = '0-3'
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, any> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 300)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, any>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  return body
-}
 
 async function countOf (ta: TestApp, type: string, id: number, toType: string): Promise<number | undefined> {
   const r = await ta.app.db.selectFrom('association_counts').select('count')

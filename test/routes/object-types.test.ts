@@ -1,18 +1,7 @@
 // Object type spellings in paths, and custom object schemas (/crm/v3/schemas) with unique properties.
-import t, { type Test } from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { build, type TestApp } from '../helpers/app.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, unknown> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 200)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, unknown>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  t.equal(res.headers['x-hubspot-correlation-id'], body.correlationId)
-  return body
-}
+import { expectError } from '../helpers/assertions.js'
 
 const CARS = {
   name: 'cars',
