@@ -23,9 +23,6 @@ if (await postgresReachable()) {
         }
         await db.destroy()
       }
-      // Templates of older migration sets are no longer needed.
-      const stale = await client.query("select datname from pg_database where datname like 'assoc_tpl_%' and datname <> $1", [name])
-      for (const row of stale.rows as Array<{ datname: string }>) await client.query(`drop database if exists "${row.datname}"`).catch(() => {})
     } finally {
       await client.query('select pg_advisory_unlock(424242)')
     }

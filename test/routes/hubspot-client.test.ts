@@ -40,7 +40,8 @@ t.test('basicApi and definitionsApi: create, createDefault, getPage, archive; la
   t.match(contact, { id: String, properties: { email: 'lorelai@example.com' } })
   const companies = await Promise.all(['dragonfly.example', 'independence.example', 'lukes.example'].map(async (domain) =>
     await client.crm.companies.basicApi.create({ properties: { domain }, associations: [] })))
-  const [inn, hotel, diner] = companies.map((c) => c.id) as [string, string, string]
+  // Created concurrently, so ids come in any order; pages list by id.
+  const [inn, hotel, diner] = companies.map((c) => c.id).sort((a, b) => Number(a) - Number(b)) as [string, string, string]
 
   const seeded = await v4.schema.definitionsApi.getAll('contacts', 'companies')
   t.same(seeded.results, [{ category: 'HUBSPOT_DEFINED', typeId: 1, label: 'Primary' }, { category: 'HUBSPOT_DEFINED', typeId: 279, label: null }])
