@@ -11,6 +11,7 @@ import authPlugin from './plugins/auth.js'
 import openapiPlugin from './plugins/openapi.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
 import { RECORD_SCHEMAS } from './schemas/records.schemas.js'
+import { RECORD_BATCH_SCHEMAS } from './schemas/records-batch.schemas.js'
 import { OBJECT_TYPE_SCHEMAS } from './schemas/object-types.schemas.js'
 import { ADMIN_SCHEMAS } from './schemas/admin.schemas.js'
 import { ASSOCIATION_SCHEMAS } from './schemas/associations.schemas.js'
@@ -18,6 +19,7 @@ import { LABEL_SCHEMAS } from './schemas/labels.schemas.js'
 import { ASSOCIATION_BATCH_SCHEMAS } from './schemas/associations-batch.schemas.js'
 import healthRoutes from './routes/health.routes.js'
 import recordsRoutes from './routes/records.routes.js'
+import recordsBatchRoutes from './routes/records-batch.routes.js'
 import objectTypesRoutes from './routes/object-types.routes.js'
 import adminRoutes from './routes/admin.routes.js'
 import associationsRoutes from './routes/associations.routes.js'
@@ -60,7 +62,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS]) app.addSchema(schema)
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -89,13 +91,16 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(async (api) => {
     await api.register(authPlugin)
     await api.register(recordsRoutes)
-    await api.register(objectTypesRoutes)
+    await api.register(recordsBatchRoutes, { config })
+    await api.register(objectTypesRoutes, { prefix: '/crm/v3/schemas' })
     await api.register(adminRoutes)
     await api.register(associationsRoutes)
     await api.register(labelsRoutes, { prefix: '/crm/v4/associations' })
     await api.register(associationsBatchRoutes, { prefix: '/crm/v4/associations', config })
     // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
     await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })
+    // The schemas path the official Node client 13.5 calls; hidden from OpenAPI.
+    await api.register(objectTypesRoutes, { prefix: '/crm-object-schemas/v3/schemas', hide: true })
   })
   return app
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config.js'
 
 export const API_TAGS = [
   { name: 'Records', description: 'CRM v3 objects: contacts, companies, deals, tickets and custom objects' },
+  { name: 'Records batch', description: 'CRM v3 record batches: create (with inline associations), read, update, upsert, archive; set-based, with per-input errors' },
   { name: 'Schemas', description: 'Custom object types' },
   { name: 'Associations', description: 'CRM Associations v4: record-level associations, plus extensions (labels on a pair, primary company, filters)' },
   { name: 'Associations batch', description: 'Batch association endpoints (T1-T5), set-based, with per-input results' },

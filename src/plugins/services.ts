@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.js'
 import { createAccountsService } from '../services/accounts.service.js'
 import { createObjectTypesService } from '../services/object-types.service.js'
 import { createRecordsService } from '../services/records.service.js'
+import { createRecordsBatchService } from '../services/records-batch.service.js'
 import { createAssociationTypesService, seedHubspotTypes } from '../services/association-types.service.js'
 import { createAssociationsService } from '../services/associations.service.js'
 import { createLimitsService } from '../services/limits.service.js'
@@ -24,7 +25,9 @@ export function createServices (db: Kysely<Database>, config: Config) {
   const accounts = createAccountsService(db, [async (trx, accountId) => { await insertAssociationTypes(trx, seedHubspotTypes(accountId)) }])
   const recordAssociations = createRecordAssociationsService(db, objectTypes, associationTypes)
   const associationsBatch = createAssociationsBatchService(db, associationTypes, config)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch }
+  // Record creation (single and batch, with inline associations) and the other record batches.
+  const recordsBatch = createRecordsBatchService(db, objectTypes, associationTypes, associationsBatch, config)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch }
 }
 
 export type Services = ReturnType<typeof createServices>

@@ -17,7 +17,7 @@ async function scalarPropertyValues (request: FastifyRequest): Promise<void> {
 }
 
 const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { records, recordAssociations } = app.services
+  const { records, recordsBatch, recordAssociations } = app.services
 
   // POST /crm/v3/objects/{objectType}
   app.post('/crm/v3/objects/:objectType', {
@@ -25,12 +25,14 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     preValidation: scalarPropertyValues,
     schema: {
       operationId: 'records-create', tags: ['Records'], summary: 'Create a record',
-      description: 'Unique identifiers (contact email, company domain, custom unique properties) must be free: a duplicate is a 409 naming the existing record.',
+      description: 'Unique identifiers (contact email, company domain, custom unique properties) must be free: a duplicate is a 409 naming the existing record. ' +
+        '`associations` are written in the same transaction, with every association rule (the first company becomes primary, caps); the type ids say the target object type. ' +
+        'An invalid association (unknown or wrong-direction type id: 400; missing target record: 404) creates nothing.',
       params: RecordTypeParams, querystring: NoQuery, body: ref(RecordCreateSchema),
       response: { 201: ref(SimplePublicObjectSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
-    const created = await records.create(request.principal.accountId, request.params.objectType, request.body.properties)
+    const created = await recordsBatch.createOne(request.principal.accountId, request.params.objectType, request.body)
     return await reply.status(201).send(created)
   })
 
@@ -39,12 +41,14 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'crm.objects.read' },
     schema: {
       operationId: 'records-list', tags: ['Records'], summary: 'List a page of records',
+      description: 'With `associations`, each record carries its associated records of those types (an index page\'s "Associated companies" column): one query per type, whatever the page size.',
       params: RecordTypeParams, querystring: RecordListQuery,
       response: { 200: ref(RecordListSchema), ...standardErrorResponses }
     }
   }, async (request) => {
     const q = request.query
-    return await records.list(request.principal.accountId, request.params.objectType, q.limit ?? 10, q.after, q.properties)
+    const page = await records.list(request.principal.accountId, request.params.objectType, q.limit ?? 10, q.after, q.properties)
+    return { ...page, results: await recordAssociations.embed(request.principal.accountId, request.params.objectType, page.results, q.associations) }
   })
 
   // GET /crm/v3/objects/{objectType}/{objectId}

@@ -1,6 +1,7 @@
 // Wire schemas of CRM v3 records (API.md §6).
 import { Type, type Static } from '@sinclair/typebox'
 import { ForwardPagingSchema, ObjectTypeParam, StringListQuery, ref } from './common.schemas.js'
+import { AssociationSpecSchema, PublicObjectIdSchema } from './associations.schemas.js'
 
 export const PROPERTY_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,99}$'
 
@@ -29,8 +30,25 @@ export const SimplePublicObjectSchema = Type.Object({
 
 export type SimplePublicObject = Static<typeof SimplePublicObjectSchema>
 
+/** Per input, at most this many inline associations (each one target record, with one or more types). */
+export const INLINE_ASSOCIATIONS_MAX = 100
+
+export const PublicAssociationsForObjectSchema = Type.Object({
+  to: ref(PublicObjectIdSchema),
+  types: Type.Array(ref(AssociationSpecSchema), {
+    minItems: 1, maxItems: 100, description: 'Type ids of the new record -> `to` direction; they also say which object type `to` is'
+  })
+}, { $id: 'PublicAssociationsForObject' })
+
+export type PublicAssociationsForObject = Static<typeof PublicAssociationsForObjectSchema>
+
 export const RecordCreateSchema = Type.Object({
-  properties: PropertiesInputSchema
+  properties: PropertiesInputSchema,
+  associations: Type.Optional(Type.Array(ref(PublicAssociationsForObjectSchema), {
+    maxItems: INLINE_ASSOCIATIONS_MAX,
+    description: 'Written in the record\'s transaction with every association rule (the first company becomes primary, caps); an invalid one creates nothing'
+  })),
+  objectWriteTraceId: Type.Optional(Type.String({ maxLength: 200, description: 'Echoed in the context of this input\'s batch error' }))
 }, { $id: 'SimplePublicObjectInputForCreate' })
 
 export type RecordCreate = Static<typeof RecordCreateSchema>
@@ -46,7 +64,7 @@ export const RecordListSchema = Type.Object({
 
 export type RecordList = Static<typeof RecordListSchema>
 
-export const RECORD_SCHEMAS = [SimplePublicObjectSchema, RecordCreateSchema, RecordUpdateSchema, RecordListSchema]
+export const RECORD_SCHEMAS = [SimplePublicObjectSchema, PublicAssociationsForObjectSchema, RecordCreateSchema, RecordUpdateSchema, RecordListSchema]
 
 export const RecordTypeParams = Type.Object({ objectType: ObjectTypeParam })
 export const RecordParams = Type.Object({

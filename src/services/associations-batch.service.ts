@@ -40,7 +40,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
    * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
    * pair's from -> to rows afterwards; and the per-input errors.
    */
-  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode): Promise<{ done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }>, errors: StandardError[] }> {
+  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, exec?: Executor): Promise<{ done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }>, errors: StandardError[] }> {
     const errors: StandardError[] = []
     const planned: Planned[] = []
     const seen = new Set<string>()
@@ -64,7 +64,8 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
     const limitedIds = new Set([...pair.forward.values(), ...pair.backward.values()].filter((r) => r.max_to_object_ids !== null && r.role !== 'unlabeled').map((r) => r.type_id))
     const needsUpdateLock = planned.some((p) => p.wanted.some((r) => r.role === 'primary' || r.role === 'primary_inverse' || limitedIds.has(r.type_id)))
 
-    const outcome = await inTransaction(db, async (trx) => {
+    // With `exec` (a caller's open transaction) the writes join it; otherwise they get a transaction of their own.
+    const work = async (trx: Executor): Promise<{ done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }>, failed: StandardError[] }> => {
       const failed: StandardError[] = []
       const done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }> = []
       const from = pair.from.typeId
@@ -175,7 +176,8 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
         return { from_type: fromType, from_id: Number(id), to_type: toType, count: counts.get(key) ?? 0 }
       }))
       return { done, failed }
-    })
+    }
+    const outcome = exec === undefined ? await inTransaction(db, work) : await work(exec)
     return { done: outcome.done.sort((a, b) => a.index - b.index), errors: [...errors, ...outcome.failed] }
   }
 
@@ -196,6 +198,14 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
     /** Adds labels without removing any (the import rule), for imports and other bulk writers. */
     async addLabels (accountId: number, pair: PairTypes, inputs: PairInput[]) {
       return await writePairs(accountId, pair, inputs, 'add')
+    },
+
+    /**
+     * The same writes inside the caller's open transaction `trx` (e.g. a record created with inline associations):
+     * every query goes through `trx`, so resolve `pair` before opening it. Errors name each failed input's from/to ids.
+     */
+    async writeInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode = 'add') {
+      return await writePairs(accountId, pair, inputs, mode, trx)
     },
 
     /** T2: unlabeled associations; both directions per input. */

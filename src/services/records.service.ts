@@ -1,16 +1,17 @@
-// Records (CRM v3 objects): create, read by id or unique identifier, list, update, archive.
+// Records (CRM v3 objects): read by id or unique identifier, list, update, archive. Creation (single, with inline
+// associations, and batches) is in records-batch.service.ts; the property and identifier rules below are shared with it.
 import type { Kysely } from 'kysely'
 import type { Database, PropertyValues, RecordRow } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as repo from '../repositories/records.repository.js'
-import { FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
+import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import { normaliseUniqueValue } from '../lib/unique-values.js'
 import { decodeCursor, encodeCursor } from '../lib/paging.js'
-import { ConflictError, InvalidInputError, ObjectNotFoundError, UnknownObjectTypeError, withDetails } from '../errors.js'
+import { ConflictError, InvalidInputError, ObjectNotFoundError, withDetails } from '../errors.js'
 import type { ObjectType, ObjectTypesService } from './object-types.service.js'
 import type { RecordList, SimplePublicObject } from '../schemas/records.schemas.js'
 
-type PropertyInput = Record<string, string | number | boolean | null>
+export type PropertyInput = Record<string, string | number | boolean | null>
 
 /** Properties HubSpot computes itself; a write to them is refused. */
 const READ_ONLY = new Set(['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_lastmodifieddate', 'hs_createdate'])
@@ -51,23 +52,6 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
 
   return {
     find,
-
-    async create (accountId: number, typeSegment: string, input: PropertyInput): Promise<SimplePublicObject> {
-      const type = await objectTypes.resolve(accountId, typeSegment)
-      const { set } = splitProperties(input)
-      const keys = uniqueKeys(type, set)
-      const row = await db.transaction().execute(async (trx) => {
-        await assertKeysFree(trx, accountId, type, keys)
-        const created = await repo.insertRecord(trx, accountId, type.typeId, set)
-        await insertKeys(trx, accountId, type, created.id, keys)
-        return created
-      }).catch((err: unknown) => {
-        // The custom type was deleted between the lookup and the insert: it is unknown now, as on the next request.
-        if (sqlState(err) === FOREIGN_KEY_VIOLATION) throw withDetails(new UnknownObjectTypeError(typeSegment.slice(0, 100)), { context: { objectType: [typeSegment.slice(0, 100)] } })
-        throw err
-      })
-      return toPublicObject(row)
-    },
 
     async get (accountId: number, typeSegment: string, idOrValue: string, options: ReadOptions = {}): Promise<SimplePublicObject> {
       const type = await objectTypes.resolve(accountId, typeSegment)
@@ -142,7 +126,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
 
 export type RecordsService = ReturnType<typeof createRecordsService>
 
-function duplicateError (type: ObjectType, owner: repo.RecordKey & { record_id: number }): Error {
+export function duplicateError (type: ObjectType, owner: repo.RecordKey & { record_id: number }): Error {
   return withDetails(new ConflictError(`${type.singular} already exists. Existing ID: ${owner.record_id}`), {
     subCategory: 'crm.objects.DUPLICATE_UNIQUE_VALUE',
     context: { existingId: [String(owner.record_id)], property: [owner.property], value: [owner.value] }
@@ -159,7 +143,7 @@ export function parseRecordId (value: string): number {
   return id
 }
 
-function splitProperties (input: PropertyInput): { set: PropertyValues, remove: string[] } {
+export function splitProperties (input: PropertyInput): { set: PropertyValues, remove: string[] } {
   const set: PropertyValues = {}
   const remove: string[] = []
   for (const [name, value] of Object.entries(input)) {
@@ -175,7 +159,7 @@ function splitProperties (input: PropertyInput): { set: PropertyValues, remove: 
   return { set, remove }
 }
 
-function uniqueKeys (type: ObjectType, set: PropertyValues): repo.RecordKey[] {
+export function uniqueKeys (type: ObjectType, set: PropertyValues): repo.RecordKey[] {
   const keys: repo.RecordKey[] = []
   for (const property of type.uniqueProperties) {
     const raw = set[property]

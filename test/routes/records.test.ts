@@ -1,6 +1,6 @@
-import t, { type Test } from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
+import t from 'tap'
 import { build } from '../helpers/app.js'
+import { expectError } from '../helpers/assertions.js'
 
 t.test('create, read, update and archive a contact', async (t) => {
   const { request, app } = await build(t)
@@ -32,17 +32,7 @@ t.test('create, read, update and archive a contact', async (t) => {
   t.equal(rows.length, 0, 'archiving frees the email')
 })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-function expectError (t: Test, res: LightMyRequestResponse, status: number, category: string): Record<string, unknown> {
-  t.equal(res.statusCode, status, `status ${status}: ${res.body.slice(0, 200)}`)
-  t.equal(res.headers['content-type'], 'application/json;charset=utf-8')
-  const body = res.json() as Record<string, unknown>
-  t.match(body, { status: 'error', message: String, correlationId: UUID, category })
-  t.equal(res.headers['x-hubspot-correlation-id'], body.correlationId)
-  return body
-}
 
 t.test('create answers 201 with a SimplePublicObject whose id is an integer string', async (t) => {
   const { request, app, accountId } = await build(t)
