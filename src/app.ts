@@ -49,6 +49,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     requestTimeout: 120_000,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // A first start on PGlite (create the data folder, run every migration) can take longer than the 10 s default.
+    pluginTimeout: 120_000,
     // Path parameters may hold an email or a URL (idProperty); longer ones, and bad encodings, get the HubSpot error body.
     routerOptions: { maxParamLength: 2000 },
     frameworkErrors,
