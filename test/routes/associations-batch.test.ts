@@ -84,3 +84,35 @@ t.test('T3 batch read: per-input paging, NO_ASSOCIATIONS_FOUND makes 207; T4 and
   const counts = await ta.app.db.selectFrom('association_counts').select(['from_id', 'count']).orderBy('from_id').execute()
   t.same(counts.find((c) => c.from_id === contacts[0])?.count, 1)
 })
+
+t.test('batches keep per-label limits and explicit primaries, as single writes do', async (t) => {
+  const ta = await build(t)
+  const billing = (await ta.request({ method: 'POST', url: '/crm/v4/associations/deals/contacts/labels', payload: { label: 'Billing contact', name: 'billing_contact' } })).json().results
+    .find((r: { label: string }) => r.label === 'Billing contact').typeId
+  const limit = await ta.request({ method: 'POST', url: '/crm/v4/associations/definitions/configurations/deals/contacts/batch/create', payload: { inputs: [{ category: 'USER_DEFINED', typeId: billing, maxToObjectIds: 1 }] } })
+  t.equal(limit.statusCode, 201, limit.body)
+  const [deal] = await createRecords(ta, 'deals', 1)
+  const contacts = await createRecords(ta, 'contacts', 2)
+  const spec = [{ associationCategory: 'USER_DEFINED', associationTypeId: billing }]
+  const res = await ta.request({ method: 'POST', url: '/crm/v4/associations/deals/contacts/batch/create', payload: { inputs: contacts.map((c) => ({ from: { id: String(deal) }, to: { id: String(c) }, types: spec })) } })
+  t.equal(res.statusCode, 207, res.body)
+  t.equal(res.json().results.length, 1)
+  t.match(res.json().errors[0], { category: 'LIMITS_ERROR', context: { toObjectId: [String(contacts[1])] } })
+  const labelled = await ta.app.db.selectFrom('associations').select('to_id').where('type_id', '=', billing).execute()
+  t.same(labelled.map((r) => r.to_id), [contacts[0]], 'one billing contact per deal')
+  const pairs = await ta.app.db.selectFrom('associations').select('to_id').where('from_type', '=', '0-3').where('type_id', '=', 3).execute()
+  t.equal(pairs.length, 1, 'the refused input is not associated at all')
+
+  // Explicit primary in a batch: the last input naming a primary wins, the old primary stays associated.
+  const companies = await createRecords(ta, 'companies', 3)
+  const [contact] = contacts
+  const primary = [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }]
+  const first = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: companies.slice(0, 2).map((c) => ({ from: { id: String(contact) }, to: { id: String(c) }, types: [] })) } })
+  t.equal(first.statusCode, 201, first.body)
+  const second = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: [{ from: { id: String(contact) }, to: { id: String(companies[2]) }, types: primary }] } })
+  t.equal(second.statusCode, 201, second.body)
+  const primaries = await ta.app.db.selectFrom('associations').select('to_id').where('from_id', '=', contact as number).where('is_primary', '=', true).execute()
+  t.same(primaries.map((r) => r.to_id), [companies[2]], 'exactly one primary: the one asked for')
+  const associated = await ta.app.db.selectFrom('associations').select('to_id').where('from_id', '=', contact as number).where('type_id', '=', 279).orderBy('to_id').execute()
+  t.same(associated.map((r) => r.to_id), companies, 'the old primary stays associated')
+})
