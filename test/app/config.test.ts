@@ -62,4 +62,5 @@ t.test('a bad value is rejected with an error naming the variable', async (t) =>
   for (const [env, name] of cases) {
     t.throws(() => loadConfig(env), { message: new RegExp(`\\b${name}\\b`) }, `${JSON.stringify(env)} is rejected`)
   }
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: 'env/LOG_LEVEL must be equal to one of the allowed values' }, 'one clear error, not one per allowed value')
 })
