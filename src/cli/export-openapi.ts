@@ -1,12 +1,12 @@
 // `npm run openapi`: writes the OpenAPI document of the running routes to openapi/openapi.json.
 // `npm run openapi:check`: fails (exit 1) when the committed file differs from the routes, naming the first difference.
-import { realpathSync } from 'node:fs'
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
+import { isEntryPoint } from '../lib/entry-point.js'
 
 // src/cli and dist/cli are both two levels below the project root.
 export const OPENAPI_FILE = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url))
@@ -88,14 +88,4 @@ async function main (): Promise<number> {
   return 1
 }
 
-function isEntryPoint (): boolean {
-  const script = process.argv[1]
-  if (script === undefined) return false
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href
-  } catch {
-    return false
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await main()
+if (isEntryPoint(import.meta.url)) process.exitCode = await main()

@@ -1,6 +1,4 @@
 // `npm run keys -- <command>`: accounts and API keys from the command line, on the configured database.
-import { realpathSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadConfig, type Config } from '../config.js'
 import { openDatabase, type DatabaseHandle } from '../db/database.js'
@@ -9,6 +7,7 @@ import { createServices } from '../plugins/services.js'
 import { findOperatorAccount } from '../repositories/accounts.repository.js'
 import { SCOPES } from '../lib/api-keys.js'
 import type { ApiKeyView, Principal } from '../services/accounts.service.js'
+import { isEntryPoint } from '../lib/entry-point.js'
 
 export const USAGE = `Usage: npm run keys -- <command> [options]
 
@@ -195,14 +194,4 @@ function formatKeys (keys: readonly ApiKeyView[], accountId: number): string {
     rows.map((r) => r.map((cell, i) => i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)).join('  ')).join('\n') + '\n'
 }
 
-function isEntryPoint (): boolean {
-  const script = process.argv[1]
-  if (script === undefined) return false
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href
-  } catch {
-    return false
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await runKeysCli(process.argv.slice(2))
+if (isEntryPoint(import.meta.url)) process.exitCode = await runKeysCli(process.argv.slice(2))

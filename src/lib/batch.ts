@@ -55,3 +55,8 @@ export async function runBatch<I, R> (inputs: I[], work: (input: I) => Promise<R
     completedAt: new Date().toISOString()
   }
 }
+
+/** HubSpot's batch status: the success code when every input succeeded, 207 (multi-status) when some failed. */
+export function batchStatus (outcome: { numErrors?: number }, allSucceeded: 200 | 201): 200 | 201 | 207 {
+  return outcome.numErrors === undefined ? allSucceeded : 207
+}

@@ -7,6 +7,7 @@ import {
   ArchiveInputSchema, DefaultPairInputSchema, LabelsBatchResponseSchema, PairInputSchema, ReadBatchResponseSchema, ReadInputSchema, batchInputs
 } from '../schemas/associations-batch.schemas.js'
 import type { Config } from '../config.js'
+import { batchStatus } from '../lib/batch.js'
 
 const Params = Type.Object({ fromObjectType: ObjectTypeParam, toObjectType: ObjectTypeParam })
 const NoContent = { type: 'null', description: 'Done' }
@@ -32,7 +33,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
   }, async (request, reply) => {
     const p = request.params
     const outcome = await associationsBatch.create(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 201 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 201)).send(outcome)
   })
 
   // T2: POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default
@@ -61,7 +62,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
   }, async (request, reply) => {
     const p = request.params
     const outcome = await associationsBatch.read(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 200 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 200)).send(outcome)
   })
 
   // T4: POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive

@@ -7,6 +7,7 @@ import {
   LabelCreateSchema, LabelListSchema, LabelUpdateSchema, LimitBatchInputSchema, LimitBatchResponseSchema,
   LimitConfigurationListSchema, LimitPurgeInputSchema
 } from '../schemas/labels.schemas.js'
+import { batchStatus } from '../lib/batch.js'
 
 const PairTypeParams = Type.Object({ fromObjectType: ObjectTypeParam, toObjectType: ObjectTypeParam })
 const TypeIdParams = Type.Composite([PairTypeParams, Type.Object({ associationTypeId: Type.Integer({ minimum: 0, maximum: 2147483647 }) })])
@@ -134,7 +135,7 @@ const labelsRoutes: FastifyPluginAsyncTypebox<LabelsRoutesOptions> = async (app,
   }, async (request, reply) => {
     const p = request.params
     const outcome = await limits.create(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 201 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 201)).send(outcome)
   })
 
   // C4: POST .../definitions/configurations/{fromObjectType}/{toObjectType}/batch/update
@@ -148,7 +149,7 @@ const labelsRoutes: FastifyPluginAsyncTypebox<LabelsRoutesOptions> = async (app,
   }, async (request, reply) => {
     const p = request.params
     const outcome = await limits.update(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 200 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 200)).send(outcome)
   })
 
   // C5: POST .../definitions/configurations/{fromObjectType}/{toObjectType}/batch/purge

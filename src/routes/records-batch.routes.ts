@@ -6,6 +6,7 @@ import { RecordTypeParams } from '../schemas/records.schemas.js'
 import { BatchReadQuery, nonScalarBatchValues, RecordBatchResponseSchema, RecordUpsertResponseSchema, recordBatchBodies } from '../schemas/records-batch.schemas.js'
 import { InvalidInputError, withDetails } from '../errors.js'
 import type { Config } from '../config.js'
+import { batchStatus } from '../lib/batch.js'
 
 const NoContent = { type: 'null', description: 'Archived' }
 
@@ -36,7 +37,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
     }
   }, async (request, reply) => {
     const outcome = await recordsBatch.create(request.principal.accountId, request.params.objectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 201 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 201)).send(outcome)
   })
 
   // POST /crm/v3/objects/{objectType}/batch/read
@@ -50,7 +51,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
     }
   }, async (request, reply) => {
     const outcome = await recordsBatch.read(request.principal.accountId, request.params.objectType, request.body, request.query.archived)
-    return await reply.status(outcome.numErrors === undefined ? 200 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 200)).send(outcome)
   })
 
   // POST /crm/v3/objects/{objectType}/batch/update
@@ -65,7 +66,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
     }
   }, async (request, reply) => {
     const outcome = await recordsBatch.update(request.principal.accountId, request.params.objectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 200 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 200)).send(outcome)
   })
 
   // POST /crm/v3/objects/{objectType}/batch/upsert
@@ -80,7 +81,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
     }
   }, async (request, reply) => {
     const outcome = await recordsBatch.upsert(request.principal.accountId, request.params.objectType, request.body.inputs)
-    return await reply.status(outcome.numErrors === undefined ? 200 : 207).send(outcome)
+    return await reply.status(batchStatus(outcome, 200)).send(outcome)
   })
 
   // POST /crm/v3/objects/{objectType}/batch/archive
