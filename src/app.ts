@@ -27,20 +27,32 @@ import labelsRoutes from './routes/labels.routes.js'
 import associationsBatchRoutes from './routes/associations-batch.routes.js'
 
 export interface BuildOptions {
-  /** Logger settings; defaults to JSON at LOG_LEVEL with the authorization header redacted. */
+  /** Logger settings; by default JSON at LOG_LEVEL (see `logOptions`). `false` silences it (tests). */
   logger?: FastifyServerOptions['logger']
+  /** Where JSON log lines go instead of stdout (tests read them). */
+  logStream?: { write: (line: string) => void }
+  /** Human-readable logs through pino-pretty (a person at a terminal). */
+  prettyLogs?: boolean
   /** An already open database (tests share their per-file database this way). */
   database?: DatabaseHandle
 }
 
 const JSON_CONTENT_TYPE = 'application/json;charset=utf-8'
 
+/** Structured pino logs: every line of a request carries its correlation id; keys and cookies never reach a log. */
+function logOptions (level: string, options: BuildOptions): NonNullable<FastifyServerOptions['logger']> {
+  const base = {
+    level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization'], censor: '[redacted]' }
+  }
+  if (options.logStream !== undefined) return { ...base, stream: options.logStream }
+  if (options.prettyLogs === true) return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } }
+  return base
+}
+
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.LOG_LEVEL,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' }
-    },
+    logger: options.logger ?? logOptions(config.LOG_LEVEL, options),
     genReqId: () => randomUUID(),
     // The correlation id is always ours (a UUID); a client header must not replace it.
     requestIdHeader: false,

@@ -11,7 +11,7 @@ async function main (): Promise<void> {
     process.stderr.write(`Invalid configuration: ${(err as Error).message}\n`)
     process.exit(1)
   }
-  const app = await buildApp(config, { logger: await loggerOptions(config.LOG_LEVEL) })
+  const app = await buildApp(config, { prettyLogs: prettyLogsAvailable() })
 
   closeWithGrace({ delay: config.CLOSE_GRACE_DELAY_MS }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
@@ -32,15 +32,14 @@ async function main (): Promise<void> {
   process.stdout.write(`  Explorer: ${base}/docs    OpenAPI: ${base}/openapi.json    engine: ${app.dbEngine}\n\n`)
 }
 
-/** JSON logs, or pino-pretty when a person watches a terminal and it is installed. */
-async function loggerOptions (level: string): Promise<object> {
-  const base = { level, redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' } }
-  if (process.stdout.isTTY !== true) return base
+/** pino-pretty only when a person watches a terminal and it is installed (a dev dependency). */
+function prettyLogsAvailable (): boolean {
+  if (process.stdout.isTTY !== true) return false
   try {
     import.meta.resolve('pino-pretty')
-    return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } }
+    return true
   } catch {
-    return base
+    return false
   }
 }
 
