@@ -80,9 +80,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
+  // While closing, answers to in-flight requests end their keep-alive connection, so shutdown does not wait for
+  // clients' idle sockets (keepAliveTimeout) after the last answer.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = reply.getHeader('content-type')
     if (typeof type === 'string' && type.startsWith('application/json')) reply.header('content-type', JSON_CONTENT_TYPE)
+    if (closing) reply.header('connection', 'close')
     return payload
   })
 
