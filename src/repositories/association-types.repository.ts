@@ -64,3 +64,22 @@ export async function listConfiguredLimits (db: Executor, accountId: number, pai
   if (pair !== undefined) q = q.where('from_type', '=', pair.from).where('to_type', '=', pair.to)
   return await q.orderBy('from_type').orderBy('to_type').orderBy('type_id').execute()
 }
+
+/**
+ * Key-share locks on the types a write is about to use; returns the ids that still exist. A label deletion takes
+ * FOR UPDATE on the same rows, so it waits for such writers, and writers after it find the label gone.
+ */
+export async function lockTypesInUse (db: Executor, accountId: number, typeIds: number[]): Promise<number[]> {
+  if (typeIds.length === 0) return []
+  const rows = await db.selectFrom('association_types').select('type_id')
+    .where('account_id', '=', accountId).where('type_id', 'in', typeIds)
+    .orderBy('type_id').forKeyShare().execute()
+  return rows.map((r) => r.type_id)
+}
+
+/** Locks label types for deletion (see lockTypesInUse). */
+export async function lockTypesForDelete (db: Executor, accountId: number, typeIds: number[]): Promise<void> {
+  await db.selectFrom('association_types').select('type_id')
+    .where('account_id', '=', accountId).where('type_id', 'in', typeIds)
+    .orderBy('type_id').forUpdate().execute()
+}

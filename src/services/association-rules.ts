@@ -82,3 +82,8 @@ export function toMultiAssociated (pair: PairTypes, toId: number, typeIds: numbe
   rows.sort((a, b) => (a.role === 'unlabeled' ? 1 : 0) - (b.role === 'unlabeled' ? 1 : 0) || a.type_id - b.type_id)
   return { toObjectId: toId, associationTypes: rows.map(toSpecWithLabel) }
 }
+
+/** The user-defined type ids (both directions) a write uses: they must still exist when it commits. */
+export function userDefinedTypeIds (rows: AssociationTypeRow[]): number[] {
+  return [...new Set(rows.filter((r) => r.category !== 'HUBSPOT_DEFINED').flatMap((r) => [r.type_id, r.inverse_type_id]))]
+}

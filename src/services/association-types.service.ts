@@ -191,6 +191,8 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
         const pair = await pairTypes(trx, accountId, from, to)
         const row = userLabel(pair, typeId)
         const typeIds = [...new Set([row.type_id, row.inverse_type_id])]
+        // Waits for writers that are adding this label, and makes later ones find it gone (no orphan edges).
+        await repo.lockTypesForDelete(trx, accountId, typeIds)
         const usage = await countEdgesOfTypes(trx, accountId, pair.from.typeId, pair.to.typeId, row.type_id, row.type_id === row.inverse_type_id)
         if (usage > 0 && !force) {
           throw withDetails(new InvalidInputError(`Association label ${typeId} is used by ${usage} associations; remove it from them first, or delete with force=true`), {

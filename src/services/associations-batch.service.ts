@@ -13,7 +13,8 @@ import { decodeCursor, encodeCursor } from '../lib/paging.js'
 import { InvalidInputError, ObjectNotFoundError, withDetails } from '../errors.js'
 import { parseRecordId } from './records.service.js'
 import type { AssociationTypesService, PairTypes } from './association-types.service.js'
-import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, validateSpecs } from './association-rules.js'
+import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, userDefinedTypeIds, validateSpecs } from './association-rules.js'
+import * as typesRepo from '../repositories/association-types.repository.js'
 import type { AssociationSpec, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel, PublicDefaultAssociation } from '../schemas/associations.schemas.js'
 
 export interface BatchConfig { MAX_ASSOCIATIONS_PER_TYPE: number, BATCH_CREATE_MAX: number, BATCH_READ_MAX: number }
@@ -73,8 +74,15 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
       const refs = [...new Set(planned.map((p) => p.fromId))].map((id) => ({ type: from, id }))
         .concat([...new Set(planned.map((p) => p.toId))].map((id) => ({ type: to, id })))
       const live = new Set((await single.lockRecords(trx, accountId, refs, needsUpdateLock ? 'update' : 'share')).map((r) => `${r.type}|${r.id}`))
+      const userTypes = userDefinedTypeIds(planned.flatMap((p) => p.wanted))
+      const present = new Set(await typesRepo.lockTypesInUse(trx, accountId, userTypes))
       const valid: Planned[] = []
       for (const p of planned) {
+        const gone = userDefinedTypeIds(p.wanted).find((id) => !present.has(id))
+        if (gone !== undefined) {
+          failed.push(toStandardError(unknownTypeError(pair, gone), pairContext(String(p.fromId), String(p.toId))))
+          continue
+        }
         const missing = [[from, p.fromId], [to, p.toId]].filter(([t, id]) => !live.has(`${t}|${id}`))
         if (missing.length === 0) { valid.push(p); continue }
         failed.push(toStandardError(withDetails(new ObjectNotFoundError(missing.map(([t, id]) => `No ${t === from ? pair.from.singular.toLowerCase() : pair.to.singular.toLowerCase()} with ID ${id} exists`).join('; ')), {

@@ -12,7 +12,8 @@ import { ConflictError, InvalidInputError, ObjectNotFoundError, withDetails } fr
 import { sqlState, UNIQUE_VIOLATION } from '../db/pg-errors.js'
 import type { ObjectType } from './object-types.service.js'
 import type { AssociationTypesService, PairTypes } from './association-types.service.js'
-import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, validateSpecs } from './association-rules.js'
+import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, userDefinedTypeIds, validateSpecs } from './association-rules.js'
+import * as typesRepo from '../repositories/association-types.repository.js'
 import type {
   AssociationPage, AssociationSpec, DefaultAssociationBatch, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel
 } from '../schemas/associations.schemas.js'
@@ -89,6 +90,10 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     const wantsPrimary = primary !== undefined && wanted.some((r) => r.type_id === primary.row.type_id)
     const limited = wanted.some((r) => r.max_to_object_ids !== null || pair.backward.get(r.inverse_type_id)?.max_to_object_ids != null)
     await lockPair(trx, accountId, w, wantsPrimary || limited ? 'update' : 'share')
+    const userTypes = userDefinedTypeIds(wanted)
+    const present = await typesRepo.lockTypesInUse(trx, accountId, userTypes)
+    const gone = userTypes.find((id) => !present.includes(id))
+    if (gone !== undefined) throw unknownTypeError(pair, gone)
 
     const existing = new Set(await repo.findPairTypeIds(trx, accountId, from, to))
     const add = [pair.unlabeled, ...wanted].filter((r, i, all) => !existing.has(r.type_id) && all.findIndex((x) => x.type_id === r.type_id) === i)
