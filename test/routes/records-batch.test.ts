@@ -3,12 +3,12 @@
 // set-based (a Kysely plugin counts every statement the services send; BEGIN/COMMIT are connection calls, not counted).
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import type { KyselyPlugin } from 'kysely'
 import { build, type TestApp } from '../helpers/app.js'
 import { createRecord, createRecords } from '../helpers/factories.js'
 import { expectError } from '../helpers/assertions.js'
 import { createServices } from '../../src/plugins/services.js'
 import { loadConfig } from '../../src/config.js'
+import { statementCounter } from '../helpers/statements.js'
 
 const base = '/crm/v3/objects'
 const PRIMARY = { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 } as const
@@ -350,20 +350,10 @@ t.test('concurrent batch creates with overlapping emails: each email created onc
   t.equal((await ta.app.db.selectFrom('record_keys').select('value').execute()).length, 12)
 })
 
-/** Counts the statements Kysely sends through services built on the same database. */
-function counter (): KyselyPlugin & { count: number } {
-  const plugin = {
-    count: 0,
-    transformQuery (args: Parameters<KyselyPlugin['transformQuery']>[0]) { plugin.count++; return args.node },
-    async transformResult (args: Parameters<KyselyPlugin['transformResult']>[0]) { return args.result }
-  }
-  return plugin
-}
-
 t.test('set-based: a batch costs as many statements with 100 inputs as with 10', async (t) => {
   const ta = await build(t)
   const companies = await createRecords(ta, 'companies', 2)
-  const plugin = counter()
+  const plugin = statementCounter()
   const services = createServices(ta.app.db.withPlugin(plugin), loadConfig({}, { LOG_LEVEL: 'silent' }))
   const measure = async (label: string, fn: () => Promise<unknown>): Promise<number> => {
     plugin.count = 0
@@ -430,7 +420,7 @@ t.test('list page with ?associations=companies: companies embedded, a constant n
   t.equal(page.json().paging, undefined)
   t.equal((await ta.request({ method: 'GET', url: `${base}/contacts?limit=3` })).json().results[0].associations, undefined, 'nothing embedded unless asked')
 
-  const plugin = counter()
+  const plugin = statementCounter()
   const services = createServices(ta.app.db.withPlugin(plugin), loadConfig({}, { LOG_LEVEL: 'silent' }))
   const queries = async (limit: number): Promise<number> => {
     plugin.count = 0

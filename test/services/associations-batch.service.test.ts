@@ -1,18 +1,9 @@
 import t from 'tap'
-import { sql, type KyselyPlugin } from 'kysely'
+import { sql } from 'kysely'
 import { build } from '../helpers/app.js'
 import { createServices } from '../../src/plugins/services.js'
 import { loadConfig } from '../../src/config.js'
-
-/** Counts the statements Kysely sends (BEGIN/COMMIT are connection calls and are not counted). */
-function counter (): KyselyPlugin & { count: number } {
-  const plugin = {
-    count: 0,
-    transformQuery (args: Parameters<KyselyPlugin['transformQuery']>[0]) { plugin.count++; return args.node },
-    async transformResult (args: Parameters<KyselyPlugin['transformResult']>[0]) { return args.result }
-  }
-  return plugin
-}
+import { statementCounter } from '../helpers/statements.js'
 
 async function seed (ta: Awaited<ReturnType<typeof build>>, type: string, n: number): Promise<number[]> {
   const result = await sql<{ id: number }>`insert into records (account_id, object_type) select ${ta.accountId}, ${type} from generate_series(1, ${n}) returning id`.execute(ta.app.db)
@@ -23,7 +14,7 @@ t.test('a batch is a constant number of statements, whatever its size', async (t
   const ta = await build(t)
   const contacts = await seed(ta, '0-1', 2000)
   const companies = await seed(ta, '0-2', 2)
-  const plugin = counter()
+  const plugin = statementCounter()
   const services = createServices(ta.app.db.withPlugin(plugin), loadConfig({}, {}))
   const measure = async (n: number, company: number): Promise<number> => {
     plugin.count = 0
