@@ -27,7 +27,6 @@ export const ConflictError = createError('ASSOC_CONFLICT', '%s', 409)
 export const LimitExceededError = createError('ASSOC_LIMIT_EXCEEDED', '%s', 400)
 export const UnauthenticatedError = createError('ASSOC_UNAUTHENTICATED', '%s', 401)
 export const MissingScopesError = createError('ASSOC_MISSING_SCOPES', 'This API key does not have the required scope: %s', 403)
-export const DatabaseUnavailableError = createError('ASSOC_DATABASE_UNAVAILABLE', 'The database is unavailable; retry later', 503)
 
 const categories = {
   ASSOC_INVALID_INPUT: 'VALIDATION_ERROR',
@@ -36,8 +35,7 @@ const categories = {
   ASSOC_CONFLICT: 'CONFLICT',
   ASSOC_LIMIT_EXCEEDED: 'LIMITS_ERROR',
   ASSOC_UNAUTHENTICATED: 'INVALID_AUTHENTICATION',
-  ASSOC_MISSING_SCOPES: 'MISSING_SCOPES',
-  ASSOC_DATABASE_UNAVAILABLE: 'SERVICE_UNAVAILABLE'
+  ASSOC_MISSING_SCOPES: 'MISSING_SCOPES'
 } as const satisfies Record<string, ErrorCategory>
 
 export type DomainErrorCode = keyof typeof categories

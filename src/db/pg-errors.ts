@@ -9,11 +9,6 @@ export function sqlState (error: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
 }
 
-export function constraintName (error: unknown): string | undefined {
-  const c = (error as { constraint?: unknown } | null)?.constraint
-  return typeof c === 'string' ? c : undefined
-}
-
 /** Errors that mean the database could not be reached, as opposed to a bad query. */
 export function isConnectionError (error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code

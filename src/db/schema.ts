@@ -116,4 +116,3 @@ export type ObjectTypeRow = Selectable<ObjectTypesTable>
 export type RecordRow = Selectable<RecordsTable>
 export type AssociationTypeRow = Selectable<AssociationTypesTable>
 export type NewAssociationTypeRow = Insertable<AssociationTypesTable>
-export type NewAssociationRow = Insertable<AssociationsTable>

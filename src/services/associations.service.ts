@@ -45,10 +45,6 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     }
   }
 
-  async function loadPair (accountId: number, fromSegment: string, toSegment: string): Promise<PairTypes> {
-    return await types.resolvePair(accountId, fromSegment, toSegment)
-  }
-
   /** Locks both records (in a stable order) and 404s naming the missing ones. */
   async function lockPair (trx: Executor, accountId: number, w: PairWrite, mode: 'share' | 'update'): Promise<void> {
     const refs = [{ type: w.pair.from.typeId, id: w.fromId }, { type: w.pair.to.typeId, id: w.toId }]
@@ -204,7 +200,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
   return {
     /** B1: the body is the pair's label set (replace), or with mode 'add' a union (labels extension, imports). */
     async associate (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, specs: AssociationSpec[], mode: LabelMode = 'replace'): Promise<LabelsBetweenObjectPair> {
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
       if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       const wanted = validateSpecs(pair, specs)
@@ -215,7 +211,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     /** B2: the unlabeled association, reported in both directions. */
     async associateDefault (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<DefaultAssociationBatch> {
       const startedAt = new Date().toISOString()
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
       if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       await write(async (trx) => await writePair(trx, accountId, w, [], 'add'))
@@ -233,13 +229,13 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
     /** B3: removes every type between the pair, both sides; `newPrimaryId` promotes a company when the primary goes. */
     async removePair (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, newPrimaryId?: number): Promise<void> {
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       await write(async (trx) => { await removePairIn(trx, accountId, { pair, fromId, toId }, newPrimaryId) })
     },
 
     /** Removes one label from a pair; the unlabeled type removes the whole association, the primary type unsets it. */
     async removeLabel (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, typeId: number): Promise<LabelsBetweenObjectPair> {
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const w = { pair, fromId, toId }
       const row = pair.forward.get(typeId)
       if (row === undefined) throw unknownTypeError(pair, typeId)
@@ -263,7 +259,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
     /** B4 and its filters: keyset pages of a record's associations toward one object type. */
     async listPage (accountId: number, fromSegment: string, fromId: number, toSegment: string, options: PageOptions = {}): Promise<AssociationPage> {
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const limit = options.limit ?? config.PAGE_LIMIT_MAX
       if (limit > config.PAGE_LIMIT_MAX) {
         throw withDetails(new InvalidInputError(`limit must be at most ${config.PAGE_LIMIT_MAX}`), { context: { limit: [String(limit)] } })
@@ -285,7 +281,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     },
 
     async getPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string): Promise<MultiAssociatedObjectWithLabel> {
-      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      const pair = primaryPair(await types.resolvePair(accountId, fromSegment, toSegment))
       const from = { type: pair.from.typeId, id: fromId }
       const primaryId = await repo.findPrimaryId(db, accountId, from, COMPANIES)
       if (primaryId === undefined) {
@@ -300,7 +296,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
     /** Sets the primary company (associating it if needed); the old primary stays associated. */
     async setPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<MultiAssociatedObjectWithLabel> {
-      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      const pair = primaryPair(await types.resolvePair(accountId, fromSegment, toSegment))
       const w = { pair, fromId, toId }
       const typeIds = await write(async (trx) => await writePair(trx, accountId, w, [pair.primary], 'add'))
       return toMultiAssociated(pair, toId, typeIds)
@@ -308,7 +304,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
     /** Unsets the primary company; `newPrimaryId` (already associated) becomes primary instead. No silent promotion. */
     async unsetPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, newPrimaryId?: number): Promise<void> {
-      const pair = primaryPair(await loadPair(accountId, fromSegment, toSegment))
+      const pair = primaryPair(await types.resolvePair(accountId, fromSegment, toSegment))
       await write(async (trx) => {
         const owner = { type: pair.from.typeId, id: fromId }
         const found = await repo.lockRecords(trx, accountId, [owner], 'update')
@@ -320,7 +316,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
     /** Every pair in the account carrying a type, keyset-paged by (fromId, toId). */
     async pairsWithType (accountId: number, fromSegment: string, toSegment: string, typeId: number, after: string | undefined, limit: number) {
-      const pair = await loadPair(accountId, fromSegment, toSegment)
+      const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       if (!pair.forward.has(typeId)) throw unknownTypeError(pair, typeId)
       const cursor = after === undefined ? { f: 0, t: 0 } : decodeCursor(after, ['f', 't'])
       const rows = await repo.pairsWithType(db, accountId, pair.from.typeId, pair.to.typeId, typeId, { fromId: cursor.f, toId: cursor.t }, limit + 1)

@@ -19,9 +19,6 @@ const MAX_RECORD_ID = Number.MAX_SAFE_INTEGER
 
 export interface ReadOptions { properties?: string[], idProperty?: string }
 
-/** A record as found in the database, for services that compose reads (associations embed). */
-export interface FoundRecord { type: ObjectType, row: RecordRow }
-
 /** Work that must happen in the archiving transaction (the association cascade). */
 export type ArchiveHook = (trx: Executor, accountId: number, type: ObjectType, id: number) => Promise<void>
 
