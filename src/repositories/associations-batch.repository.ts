@@ -1,27 +1,14 @@
 // Set-based SQL for batch association endpoints: every function is one statement, whatever the number of inputs.
 import { sql } from 'kysely'
 import type { Executor } from '../db/executor.js'
-import type { Edge } from './associations.repository.js'
+import { byText, edgeColumns, sortEdges, sortUnique, type Edge } from './associations.repository.js'
 
 export interface IdPair { fromId: number, toId: number }
 export interface CountKey { from_type: string, from_id: number, to_type: string }
 export interface CountRow extends CountKey { count: number }
 
-/** `(from_type, to_type, from_id = any(...))` per object-type pair: index scans on the primary key. */
-function countMatch (alias: string, keys: CountKey[]) {
-  const groups = new Map<string, { from: string, to: string, ids: number[] }>()
-  for (const k of keys) {
-    const g = groups.get(`${k.from_type}|${k.to_type}`) ?? { from: k.from_type, to: k.to_type, ids: [] }
-    g.ids.push(k.from_id)
-    groups.set(`${k.from_type}|${k.to_type}`, g)
-  }
-  const a = sql.ref(alias)
-  return sql.join([...groups.values()].map((g) => sql`(${a}.from_type = ${g.from} and ${a}.to_type = ${g.to} and ${a}.from_id = any(${g.ids}::bigint[]))`), sql` or `)
-}
-
 function sortedKeys (keys: CountKey[]): CountKey[] {
-  const map = new Map(keys.map((k) => [`${k.from_type}|${String(k.from_id).padStart(17, '0')}|${k.to_type}`, k]))
-  return [...map.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([, k]) => k)
+  return sortUnique(keys, (a, b) => byText(a.from_type, b.from_type) || a.from_id - b.from_id || byText(a.to_type, b.to_type))
 }
 
 /** Type ids on the from -> to rows of many pairs of one object pair. */
@@ -46,35 +33,75 @@ export async function ensureCountRows (db: Executor, accountId: number, keys: Co
     on conflict do nothing`.execute(db)
 }
 
-/** Locks the count rows in key order and returns them: concurrent batches touching one record wait, never deadlock. */
-export async function lockCounts (db: Executor, accountId: number, keys: CountKey[]): Promise<CountRow[]> {
+/**
+ * The count rows of `keys`, in key order. With `lock`, they are locked FOR UPDATE (they must exist: `ensureCountRows`),
+ * so concurrent batches touching one record wait, never deadlock; without, a plain read that may be stale by commit.
+ */
+export async function readCounts (db: Executor, accountId: number, keys: CountKey[], lock: boolean): Promise<CountRow[]> {
   const rows = sortedKeys(keys)
   if (rows.length === 0) return []
+  // One primary-key probe per key, in key order (a lateral subquery with a limit, which the planner cannot turn into a hash join over the whole table).
   const result = await sql<CountRow>`
-    select c.from_type, c.from_id, c.to_type, c.count from association_counts c
-    where c.account_id = ${accountId} and (${countMatch('c', rows)})
-    order by c.from_type, c.from_id, c.to_type
-    for update of c`.execute(db)
+    select k.from_type, k.from_id, k.to_type, c.count
+    from unnest(${rows.map((k) => k.from_type)}::text[], ${rows.map((k) => k.from_id)}::bigint[], ${rows.map((k) => k.to_type)}::text[]) with ordinality as k(from_type, from_id, to_type, n)
+    cross join lateral (
+      select count from association_counts
+      where account_id = ${accountId} and from_type = k.from_type and from_id = k.from_id and to_type = k.to_type
+      limit 1 ${lock ? sql`for update` : sql``}) c
+    order by k.n`.execute(db)
   return result.rows
 }
 
-/** Writes absolute counts (rows locked by `lockCounts`). */
-export async function setCounts (db: Executor, accountId: number, counts: CountRow[]): Promise<void> {
-  if (counts.length === 0) return
-  await sql`
-    update association_counts c set count = k.count
-    from unnest(${counts.map((k) => k.from_type)}::text[], ${counts.map((k) => k.from_id)}::bigint[], ${counts.map((k) => k.to_type)}::text[], ${counts.map((k) => k.count)}::int[]) as k(from_type, from_id, to_type, count)
-    where c.account_id = ${accountId} and (${countMatch('c', counts)})
-      and c.from_type = k.from_type and c.from_id = k.from_id and c.to_type = k.to_type`.execute(db)
+/** The pair's anchor type (unlabeled, from -> to) and each side's cap. `symmetric`: a same-type pair whose anchor is its own inverse. */
+export interface CountedPair { fromType: string, toType: string, anchorTypeId: number, symmetric: boolean, fromLimit: number, toLimit: number }
+
+/**
+ * Inserts edges that do not exist yet and, in the same statement, adds one to the counts of both records of every
+ * pair whose anchor (unlabeled, from -> to) edge was new: counts follow the rows actually written, even when a
+ * concurrent writer inserted the same pair first. Count rows are upserted in key order. Returns the count rows now
+ * above their limit (none when the caller's plan held); the caller rolls back then.
+ */
+export async function insertEdgesCounted (db: Executor, accountId: number, edges: Edge[], counted: CountedPair): Promise<CountRow[]> {
+  if (edges.length === 0) return []
+  const c = edgeColumns(sortEdges(edges))
+  const result = await sql<CountRow>`
+    with inserted as (
+      insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
+      select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
+      on conflict (account_id, from_type, from_id, to_type, to_id, type_id) do nothing
+      returning from_type, from_id, to_type, to_id, type_id),
+    new_pairs as (
+      select from_id, to_id from inserted
+      where from_type = ${counted.fromType} and to_type = ${counted.toType} and type_id = ${counted.anchorTypeId}
+        -- a same-type pair's symmetric anchor has both rows under one type id: count the pair once
+        ${counted.symmetric ? sql`and from_id < to_id` : sql``}),
+    deltas as (
+      select ${counted.fromType}::text as from_type, from_id, ${counted.toType}::text as to_type, count(*)::int as delta, ${counted.fromLimit}::int as max from new_pairs group by from_id
+      union all
+      select ${counted.toType}::text, to_id, ${counted.fromType}::text, count(*)::int, ${counted.toLimit}::int from new_pairs group by to_id),
+    counted as (
+      insert into association_counts as n (account_id, from_type, from_id, to_type, count)
+      select ${accountId}, from_type, from_id, to_type, delta from deltas order by from_type, from_id, to_type
+      on conflict (account_id, from_type, from_id, to_type) do update set count = n.count + excluded.count
+      returning n.from_type, n.from_id, n.to_type, n.count)
+    select k.from_type, k.from_id, k.to_type, k.count from counted k
+    join deltas d on d.from_type = k.from_type and d.from_id = k.from_id and d.to_type = k.to_type
+    where k.count > d.max`.execute(db)
+  return result.rows
 }
 
-/** Current primary `toType` record of each owner. */
+/**
+ * Current primary `toType` record of each owner. One index probe per owner (lateral): with `from_id = any(...)` the
+ * planner may scan every primary of the account instead.
+ */
 export async function primariesOf (db: Executor, accountId: number, ownerType: string, ownerIds: number[], toType: string): Promise<Array<{ from_id: number, to_id: number }>> {
   if (ownerIds.length === 0) return []
   const result = await sql<{ from_id: number, to_id: number }>`
-    select from_id, to_id from associations
-    where account_id = ${accountId} and from_type = ${ownerType} and to_type = ${toType} and is_primary
-      and from_id = any(${ownerIds}::bigint[])`.execute(db)
+    select k.id as from_id, p.to_id from unnest(${ownerIds}::bigint[]) as k(id)
+    cross join lateral (
+      select to_id from associations
+      where account_id = ${accountId} and from_type = ${ownerType} and from_id = k.id and to_type = ${toType} and is_primary
+      limit 1) p`.execute(db)
   return result.rows
 }
 

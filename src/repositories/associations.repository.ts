@@ -16,18 +16,25 @@ export interface Edge {
 
 export interface CountDelta { from_type: string, from_id: number, to_type: string, delta: number }
 
-function edgeKey (e: Edge): string {
-  return `${e.from_type}|${String(e.from_id).padStart(17, '0')}|${e.to_type}|${String(e.to_id).padStart(17, '0')}|${String(e.type_id).padStart(11, '0')}`
+export const byText = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
+
+/** Primary-key order of edges: (from_type, from_id, to_type, to_id, type_id). */
+export function compareEdges (a: Edge, b: Edge): number {
+  return byText(a.from_type, b.from_type) || a.from_id - b.from_id || byText(a.to_type, b.to_type) || a.to_id - b.to_id || a.type_id - b.type_id
+}
+
+/** Sorted by `compare`, one element per key. */
+export function sortUnique<T> (items: T[], compare: (a: T, b: T) => number): T[] {
+  const sorted = [...items].sort(compare)
+  return sorted.filter((item, i) => i === 0 || compare(sorted[i - 1] as T, item) !== 0)
 }
 
 /** A stable order for row locks: concurrent writers then wait for each other instead of deadlocking. */
 export function sortEdges<E extends Edge> (edges: E[]): E[] {
-  // Keys computed once per edge: a batch sorts thousands of them.
-  const keyed = new Map(edges.map((e) => [edgeKey(e), e]))
-  return [...keyed.keys()].sort().map((k) => keyed.get(k) as E)
+  return sortUnique(edges, compareEdges)
 }
 
-function columns (edges: Edge[]) {
+export function edgeColumns (edges: Edge[]) {
   return {
     fromTypes: edges.map((e) => e.from_type),
     fromIds: edges.map((e) => e.from_id),
@@ -38,10 +45,12 @@ function columns (edges: Edge[]) {
   }
 }
 
-/** Live (not archived) records among `refs`, locked in (type, id) order: SHARE for plain writes, UPDATE where the primary changes. */
-export async function lockRecords (db: Executor, accountId: number, refs: RecordRef[], mode: 'share' | 'update'): Promise<RecordRef[]> {
+/** Live (not archived) records among `refs`, locked in (type, id) order: SHARE for plain writes, (NO KEY) UPDATE where the primary or a limit is at stake. */
+export type LockMode = 'share' | 'no key update' | 'update'
+
+export async function lockRecords (db: Executor, accountId: number, refs: RecordRef[], mode: LockMode): Promise<RecordRef[]> {
   if (refs.length === 0) return []
-  const lock = mode === 'share' ? sql`for share` : sql`for update`
+  const lock = mode === 'share' ? sql`for share` : mode === 'no key update' ? sql`for no key update` : sql`for update`
   // One `id = any(...)` per object type: an index scan on the primary key, whatever the number of ids.
   const byType = new Map<string, number[]>()
   for (const r of refs) {
@@ -64,7 +73,7 @@ export async function lockRecords (db: Executor, accountId: number, refs: Record
  */
 export async function insertEdges (db: Executor, accountId: number, edges: Edge[]): Promise<Edge[]> {
   if (edges.length === 0) return []
-  const c = columns(sortEdges(edges))
+  const c = edgeColumns(sortEdges(edges))
   const result = await sql<Edge>`
     insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
     select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
@@ -76,7 +85,7 @@ export async function insertEdges (db: Executor, accountId: number, edges: Edge[
 /** Deletes exactly these edges; returns the ones that existed. */
 export async function deleteEdges (db: Executor, accountId: number, edges: Edge[]): Promise<Edge[]> {
   if (edges.length === 0) return []
-  const c = columns(sortEdges(edges))
+  const c = edgeColumns(sortEdges(edges))
   const result = await sql<Edge>`
     delete from associations a
     using unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[]) as k(from_type, from_id, to_type, to_id, type_id)

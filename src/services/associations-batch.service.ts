@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { AssociationTypeRow, Database } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
-import { inTransaction } from '../db/transaction.js'
+import { inTransaction, rollbackToSavepoint, savepoint } from '../db/transaction.js'
 import * as single from '../repositories/associations.repository.js'
 import * as batch from '../repositories/associations-batch.repository.js'
 import { toStandardError, type BatchOutcome, type StandardError } from '../lib/batch.js'
@@ -30,6 +30,133 @@ type LabelMode = 'replace' | 'add'
 const pairContext = (fromId: string, toId: string): Record<string, string[]> => ({ fromObjectId: [fromId], toObjectId: [toId] })
 const countKey = (type: string, id: number, toType: string): string => `${type}|${id}|${toType}`
 
+interface Done { index: number, fromId: number, toId: number, typeIds: number[] }
+
+/** What a batch decided: the rows to write and, per input, its outcome. */
+interface Decided { done: Done[], failed: StandardError[], inserts: single.Edge[], deletes: single.Edge[] }
+
+/** What the rules need to know about the records and pairs of a batch, read after the records are locked. */
+interface BatchState {
+  live: Set<string>
+  present: Set<number>
+  /** Type ids of each existing pair's from -> to rows, by `from|to`. */
+  existing: Map<string, Set<number>>
+  /** Per-record counts toward the other side (`countKey`); exact for locked records or when `exactCounts`. */
+  counts: Map<string, number>
+  /** Current primary company of each owner. */
+  primaries: Map<number, number>
+  /** How many records carry a limited label, per record and type (`type|id|typeId`). */
+  labelled: Map<string, number>
+}
+
+async function readState (trx: Executor, accountId: number, pair: PairTypes, planned: Planned[], live: Set<string>, present: Set<number>, limitedIds: Set<number>, exactCounts: boolean): Promise<BatchState> {
+  const from = pair.from.typeId
+  const to = pair.to.typeId
+  const valid = planned.filter((p) => live.has(`${from}|${p.fromId}`) && live.has(`${to}|${p.toId}`))
+  const existing = new Map<string, Set<number>>()
+  for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, valid.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
+    const key = `${r.from_id}|${r.to_id}`
+    existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
+  }
+  const keys = valid.flatMap((p) => [{ from_type: from, from_id: p.fromId, to_type: to }, { from_type: to, from_id: p.toId, to_type: from }])
+  if (exactCounts) await batch.ensureCountRows(trx, accountId, keys)
+  const counts = new Map((await batch.readCounts(trx, accountId, keys, exactCounts)).map((c) => [countKey(c.from_type, c.from_id, c.to_type), c.count]))
+  const primaries = new Map<number, number>()
+  const primary = primaryOf(pair)
+  if (primary !== undefined) {
+    const ownerType = primary.owner === 'from' ? from : to
+    const owners = [...new Set(valid.map((p) => primary.owner === 'from' ? p.fromId : p.toId))]
+    for (const r of await batch.primariesOf(trx, accountId, ownerType, owners, primary.owner === 'from' ? to : from)) primaries.set(r.from_id, r.to_id)
+  }
+  const labelled = new Map<string, number>()
+  if (limitedIds.size > 0) {
+    const add = (rows: Array<{ from_id: number, type_id: number, n: number }>, t: string): void => { for (const r of rows) labelled.set(`${t}|${r.from_id}|${r.type_id}`, r.n) }
+    add(await batch.labelledCounts(trx, accountId, from, valid.map((p) => p.fromId), to, [...limitedIds]), from)
+    add(await batch.labelledCounts(trx, accountId, to, valid.map((p) => p.toId), from, [...limitedIds]), to)
+  }
+  return { live, present, existing, counts, primaries, labelled }
+}
+
+/**
+ * The rules of single writes, applied input by input in memory (each accepted input's effects are seen by the later
+ * ones): existence, label types still present, per-record cap, first company primary, explicit primary replacing the
+ * old one, per-label limits, label-set semantics (`replace` drops labels not sent; never the unlabeled or primary type).
+ */
+function decide (pair: PairTypes, planned: Planned[], state: BatchState, mode: LabelMode, limitedIds: Set<number>, counted: batch.CountedPair): Decided {
+  const { live, present, existing, counts, primaries, labelled } = state
+  const from = pair.from.typeId
+  const to = pair.to.typeId
+  const primary = primaryOf(pair)
+  const decided: Decided = { done: [], failed: [], inserts: [], deletes: [] }
+  for (const p of planned) {
+    try {
+      const gone = userDefinedTypeIds(p.wanted).find((id) => !present.has(id))
+      if (gone !== undefined) throw unknownTypeError(pair, gone)
+      const missing = [[from, p.fromId], [to, p.toId]].filter(([t, id]) => !live.has(`${t}|${id}`))
+      if (missing.length > 0) {
+        throw withDetails(new ObjectNotFoundError(missing.map(([t, id]) => `No ${t === from ? pair.from.singular.toLowerCase() : pair.to.singular.toLowerCase()} with ID ${id} exists`).join('; ')), {
+          subCategory: 'crm.associations.OBJECT_NOT_FOUND'
+        })
+      }
+      const have = existing.get(`${p.fromId}|${p.toId}`) ?? new Set<number>()
+      const isNew = !have.has(pair.unlabeled.type_id)
+      const add = [pair.unlabeled, ...p.wanted].filter((r, i, all) => !have.has(r.type_id) && all.findIndex((x) => x.type_id === r.type_id) === i)
+      const wantedIds = new Set(p.wanted.map((r) => r.type_id))
+      const remove = mode === 'replace' ? [...have].map((id) => pair.forward.get(id)).filter((r): r is AssociationTypeRow => r?.role === 'label' && !wantedIds.has(r.type_id)) : []
+      const fromKey = countKey(from, p.fromId, to)
+      const toKey = countKey(to, p.toId, from)
+      const fromCount = counts.get(fromKey) ?? 0
+      const toCount = counts.get(toKey) ?? 0
+      if (isNew) {
+        if (fromCount + 1 > counted.fromLimit) throw capError(pair, from, p.fromId, to, counted.fromLimit)
+        if (toCount + 1 > counted.toLimit) throw capError(pair, to, p.toId, from, counted.toLimit)
+      }
+      const demote: single.Edge[] = []
+      if (primary !== undefined) {
+        const ownerId = primary.owner === 'from' ? p.fromId : p.toId
+        const companyId = primary.owner === 'from' ? p.toId : p.fromId
+        const explicit = p.wanted.some((r) => r.type_id === primary.row.type_id)
+        const current = primaries.get(ownerId)
+        const ownerCount = primary.owner === 'from' ? fromCount : toCount
+        if (explicit && current !== undefined && current !== companyId) {
+          const oldPair = primary.owner === 'from' ? { f: ownerId, t: current } : { f: current, t: ownerId }
+          demote.push(...edgesOf(pair, oldPair.f, oldPair.t, primary.row))
+        }
+        if (!explicit && isNew && ownerCount === 0 && current === undefined && !have.has(primary.row.type_id)) add.push(primary.row)
+      }
+      for (const r of add.filter((x) => limitedIds.has(x.type_id) || limitedIds.has(x.inverse_type_id))) {
+        const inverse = pair.backward.get(r.inverse_type_id)
+        for (const [t, id, row, toType] of [[from, p.fromId, r, to], [to, p.toId, inverse, from]] as const) {
+          const max = row?.max_to_object_ids
+          if (row === undefined || max === null || max === undefined) continue
+          if ((labelled.get(`${t}|${id}|${row.type_id}`) ?? 0) + 1 > max) throw capError(pair, t, id, toType, max, `associations labelled '${row.label ?? row.type_id}'`)
+        }
+      }
+      // The input is accepted: record its effects so later inputs of the batch see them.
+      for (const r of add) {
+        decided.inserts.push(...edgesOf(pair, p.fromId, p.toId, r))
+        labelled.set(`${from}|${p.fromId}|${r.type_id}`, (labelled.get(`${from}|${p.fromId}|${r.type_id}`) ?? 0) + 1)
+        labelled.set(`${to}|${p.toId}|${r.inverse_type_id}`, (labelled.get(`${to}|${p.toId}|${r.inverse_type_id}`) ?? 0) + 1)
+      }
+      for (const r of remove) decided.deletes.push(...edgesOf(pair, p.fromId, p.toId, r))
+      decided.deletes.push(...demote)
+      if (primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
+        primaries.set(primary.owner === 'from' ? p.fromId : p.toId, primary.owner === 'from' ? p.toId : p.fromId)
+      }
+      if (isNew) {
+        counts.set(fromKey, fromCount + 1)
+        counts.set(toKey, toCount + 1)
+      }
+      const typeIds = [...have, ...add.map((r) => r.type_id)].filter((id) => !remove.some((r) => r.type_id === id))
+      existing.set(`${p.fromId}|${p.toId}`, new Set(typeIds))
+      decided.done.push({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds })
+    } catch (err) {
+      decided.failed.push(toStandardError(err, pairContext(String(p.fromId), String(p.toId))))
+    }
+  }
+  return decided
+}
+
 export function createAssociationsBatchService (db: Kysely<Database>, types: AssociationTypesService, config: BatchConfig) {
   function assertSize (n: number, max: number): void {
     if (n > max) {
@@ -41,7 +168,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
    * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
    * pair's from -> to rows afterwards; and the per-input errors.
    */
-  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, exec?: Executor): Promise<{ done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }>, errors: StandardError[] }> {
+  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, exec?: Executor): Promise<{ done: Done[], errors: StandardError[] }> {
     const errors: StandardError[] = []
     const planned: Planned[] = []
     const seen = new Set<string>()
@@ -63,127 +190,47 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
 
     const primary = primaryOf(pair)
     const limitedIds = new Set([...pair.forward.values(), ...pair.backward.values()].filter((r) => r.max_to_object_ids !== null && r.role !== 'unlabeled').map((r) => r.type_id))
-    const needsUpdateLock = planned.some((p) => p.wanted.some((r) => r.role === 'primary' || r.role === 'primary_inverse' || limitedIds.has(r.type_id)))
+    const from = pair.from.typeId
+    const to = pair.to.typeId
+    const counted: batch.CountedPair = {
+      fromType: from,
+      toType: to,
+      anchorTypeId: pair.unlabeled.type_id,
+      symmetric: from === to && pair.unlabeled.inverse_type_id === pair.unlabeled.type_id,
+      fromLimit: Math.min(config.MAX_ASSOCIATIONS_PER_TYPE, pair.unlabeled.max_to_object_ids ?? Infinity),
+      toLimit: Math.min(config.MAX_ASSOCIATIONS_PER_TYPE, pair.backward.get(pair.unlabeled.inverse_type_id)?.max_to_object_ids ?? Infinity)
+    }
+    // Who waits for whom. The owner of a primary (the contact, deal or ticket toward companies) is locked FOR NO KEY
+    // UPDATE, so its count, primary and pairs stay exact while the batch decides; the other side FOR SHARE (it must
+    // stay live), its cap checked optimistically when the counts are written. Per-label limits count both sides, so
+    // a batch writing a limited label locks both.
+    const labelLimited = planned.some((p) => p.wanted.some((r) => limitedIds.has(r.type_id)))
+    const lockMode = (side: 'from' | 'to'): single.LockMode => labelLimited || primary?.owner === side ? 'no key update' : 'share'
 
     // With `exec` (a caller's open transaction) the writes join it; otherwise they get a transaction of their own.
-    const work = async (trx: Executor): Promise<{ done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }>, failed: StandardError[] }> => {
-      const failed: StandardError[] = []
-      const done: Array<{ index: number, fromId: number, toId: number, typeIds: number[] }> = []
-      const from = pair.from.typeId
-      const to = pair.to.typeId
-      const refs = [...new Set(planned.map((p) => p.fromId))].map((id) => ({ type: from, id }))
-        .concat([...new Set(planned.map((p) => p.toId))].map((id) => ({ type: to, id })))
-      const live = new Set((await single.lockRecords(trx, accountId, refs, needsUpdateLock ? 'update' : 'share')).map((r) => `${r.type}|${r.id}`))
-      const userTypes = userDefinedTypeIds(planned.flatMap((p) => p.wanted))
-      const present = new Set(await typesRepo.lockTypesInUse(trx, accountId, userTypes))
-      const valid: Planned[] = []
-      for (const p of planned) {
-        const gone = userDefinedTypeIds(p.wanted).find((id) => !present.has(id))
-        if (gone !== undefined) {
-          failed.push(toStandardError(unknownTypeError(pair, gone), pairContext(String(p.fromId), String(p.toId))))
-          continue
-        }
-        const missing = [[from, p.fromId], [to, p.toId]].filter(([t, id]) => !live.has(`${t}|${id}`))
-        if (missing.length === 0) { valid.push(p); continue }
-        failed.push(toStandardError(withDetails(new ObjectNotFoundError(missing.map(([t, id]) => `No ${t === from ? pair.from.singular.toLowerCase() : pair.to.singular.toLowerCase()} with ID ${id} exists`).join('; ')), {
-          subCategory: 'crm.associations.OBJECT_NOT_FOUND'
-        }), pairContext(String(p.fromId), String(p.toId))))
+    const work = async (trx: Executor): Promise<Decided> => {
+      const refs = (side: 'from' | 'to'): single.RecordRef[] => [...new Set(planned.map((p) => side === 'from' ? p.fromId : p.toId))].map((id) => ({ type: side === 'from' ? from : to, id }))
+      const live = new Set<string>()
+      // One statement per lock mode, in (type, id) order like every other writer.
+      const groups = lockMode('from') === lockMode('to') ? [[...refs('from'), ...refs('to')]] : [refs('from'), refs('to')].sort((a, b) => (a[0]?.type ?? '') < (b[0]?.type ?? '') ? -1 : 1)
+      for (const group of groups) {
+        for (const r of await single.lockRecords(trx, accountId, group, lockMode(group[0]?.type === from ? 'from' : 'to'))) live.add(`${r.type}|${r.id}`)
       }
+      const present = new Set(await typesRepo.lockTypesInUse(trx, accountId, userDefinedTypeIds(planned.flatMap((p) => p.wanted))))
 
-      const existing = new Map<string, Set<number>>()
-      for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, valid.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
-        const key = `${r.from_id}|${r.to_id}`
-        existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
+      const attempt = async (exactCounts: boolean): Promise<Decided> => {
+        const decided = decide(pair, planned, await readState(trx, accountId, pair, planned, live, present, limitedIds, exactCounts), mode, limitedIds, counted)
+        if (!exactCounts) await savepoint(trx, 'batch_write')
+        // A demoted primary row may be re-added by a later input of the same batch; deletes run first.
+        await single.deleteEdges(trx, accountId, decided.deletes)
+        const over = await batch.insertEdgesCounted(trx, accountId, decided.inserts, counted)
+        if (over.length === 0) return decided
+        if (exactCounts) throw new Error(`association counts above the cap with their rows locked: ${JSON.stringify(over)}`)
+        // A concurrent writer used up a cap the plan relied on: undo, lock the counts, decide again on exact figures.
+        await rollbackToSavepoint(trx, 'batch_write')
+        return await attempt(true)
       }
-      const keys = valid.flatMap((p) => [{ from_type: from, from_id: p.fromId, to_type: to }, { from_type: to, from_id: p.toId, to_type: from }])
-      await batch.ensureCountRows(trx, accountId, keys)
-      const counts = new Map((await batch.lockCounts(trx, accountId, keys)).map((c) => [countKey(c.from_type, c.from_id, c.to_type), c.count]))
-      const changedCounts = new Set<string>()
-
-      const primaries = new Map<number, number>()
-      if (primary !== undefined) {
-        const ownerType = primary.owner === 'from' ? from : to
-        const owners = [...new Set(valid.map((p) => primary.owner === 'from' ? p.fromId : p.toId))]
-        for (const r of await batch.primariesOf(trx, accountId, ownerType, owners, primary.owner === 'from' ? to : from)) primaries.set(r.from_id, r.to_id)
-      }
-      const labelled = new Map<string, number>()
-      if (limitedIds.size > 0) {
-        const add = (rows: Array<{ from_id: number, type_id: number, n: number }>, t: string): void => { for (const r of rows) labelled.set(`${t}|${r.from_id}|${r.type_id}`, r.n) }
-        add(await batch.labelledCounts(trx, accountId, from, valid.map((p) => p.fromId), to, [...limitedIds]), from)
-        add(await batch.labelledCounts(trx, accountId, to, valid.map((p) => p.toId), from, [...limitedIds]), to)
-      }
-
-      const inserts: single.Edge[] = []
-      const deletes: single.Edge[] = []
-      for (const p of valid) {
-        try {
-          const have = existing.get(`${p.fromId}|${p.toId}`) ?? new Set<number>()
-          const isNew = !have.has(pair.unlabeled.type_id)
-          const add = [pair.unlabeled, ...p.wanted].filter((r, i, all) => !have.has(r.type_id) && all.findIndex((x) => x.type_id === r.type_id) === i)
-          const wantedIds = new Set(p.wanted.map((r) => r.type_id))
-          const remove = mode === 'replace' ? [...have].map((id) => pair.forward.get(id)).filter((r): r is AssociationTypeRow => r?.role === 'label' && !wantedIds.has(r.type_id)) : []
-          const fromKey = countKey(from, p.fromId, to)
-          const toKey = countKey(to, p.toId, from)
-          const fromCount = counts.get(fromKey) ?? 0
-          const toCount = counts.get(toKey) ?? 0
-          if (isNew) {
-            const fromLimit = Math.min(config.MAX_ASSOCIATIONS_PER_TYPE, pair.unlabeled.max_to_object_ids ?? Infinity)
-            const toLimit = Math.min(config.MAX_ASSOCIATIONS_PER_TYPE, pair.backward.get(pair.unlabeled.inverse_type_id)?.max_to_object_ids ?? Infinity)
-            if (fromCount + 1 > fromLimit) throw capError(pair, from, p.fromId, to, fromLimit)
-            if (toCount + 1 > toLimit) throw capError(pair, to, p.toId, from, toLimit)
-          }
-          const demote: single.Edge[] = []
-          if (primary !== undefined) {
-            const ownerId = primary.owner === 'from' ? p.fromId : p.toId
-            const companyId = primary.owner === 'from' ? p.toId : p.fromId
-            const explicit = p.wanted.some((r) => r.type_id === primary.row.type_id)
-            const current = primaries.get(ownerId)
-            const ownerCount = primary.owner === 'from' ? fromCount : toCount
-            if (explicit && current !== undefined && current !== companyId) {
-              const oldPair = primary.owner === 'from' ? { f: ownerId, t: current } : { f: current, t: ownerId }
-              demote.push(...edgesOf(pair, oldPair.f, oldPair.t, primary.row))
-            }
-            if (!explicit && isNew && ownerCount === 0 && current === undefined && !have.has(primary.row.type_id)) add.push(primary.row)
-          }
-          for (const r of add.filter((x) => limitedIds.has(x.type_id) || limitedIds.has(x.inverse_type_id))) {
-            const inverse = pair.backward.get(r.inverse_type_id)
-            for (const [t, id, row, toType] of [[from, p.fromId, r, to], [to, p.toId, inverse, from]] as const) {
-              const max = row?.max_to_object_ids
-              if (row === undefined || max === null || max === undefined) continue
-              if ((labelled.get(`${t}|${id}|${row.type_id}`) ?? 0) + 1 > max) throw capError(pair, t, id, toType, max, `associations labelled '${row.label ?? row.type_id}'`)
-            }
-          }
-          // The input is accepted: record its effects so later inputs of the batch see them.
-          for (const r of add) {
-            inserts.push(...edgesOf(pair, p.fromId, p.toId, r))
-            labelled.set(`${from}|${p.fromId}|${r.type_id}`, (labelled.get(`${from}|${p.fromId}|${r.type_id}`) ?? 0) + 1)
-            labelled.set(`${to}|${p.toId}|${r.inverse_type_id}`, (labelled.get(`${to}|${p.toId}|${r.inverse_type_id}`) ?? 0) + 1)
-          }
-          for (const r of remove) deletes.push(...edgesOf(pair, p.fromId, p.toId, r))
-          deletes.push(...demote)
-          if (primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
-            primaries.set(primary.owner === 'from' ? p.fromId : p.toId, primary.owner === 'from' ? p.toId : p.fromId)
-          }
-          if (isNew) {
-            counts.set(fromKey, fromCount + 1)
-            counts.set(toKey, toCount + 1)
-            changedCounts.add(fromKey).add(toKey)
-          }
-          const typeIds = [...have, ...add.map((r) => r.type_id)].filter((id) => !remove.some((r) => r.type_id === id))
-          existing.set(`${p.fromId}|${p.toId}`, new Set(typeIds))
-          done.push({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds })
-        } catch (err) {
-          failed.push(toStandardError(err, pairContext(String(p.fromId), String(p.toId))))
-        }
-      }
-      // A demoted primary row may be re-added by a later input of the same batch; deletes run first.
-      await single.deleteEdges(trx, accountId, deletes)
-      await single.insertEdges(trx, accountId, inserts)
-      await batch.setCounts(trx, accountId, [...changedCounts].map((key) => {
-        const [fromType, id, toType] = key.split('|') as [string, string, string]
-        return { from_type: fromType, from_id: Number(id), to_type: toType, count: counts.get(key) ?? 0 }
-      }))
-      return { done, failed }
+      return await attempt(false)
     }
     const outcome = exec === undefined ? await inTransaction(db, work) : await work(exec)
     return { done: outcome.done.sort((a, b) => a.index - b.index), errors: [...errors, ...outcome.failed] }

@@ -63,3 +63,43 @@ t.test('two overlapping batches run concurrently: no deadlock, no 5xx, counts ma
   const inverse = await ta.app.db.selectFrom('associations').select((eb) => eb.fn.countAll<number>().as('n')).where('from_type', '=', '0-2').where('type_id', '=', 280).executeTakeFirstOrThrow()
   t.equal(Number(inverse.n), 300, 'every pair has its inverse row')
 })
+
+t.test('a company cap used up by a concurrent batch: the optimistic plan is undone and decided again on locked counts', async (t) => {
+  // Companies are not locked against each other's batches (only contacts, the primary's owners, are), so both
+  // batches plan with the company's count before either commits; the second one's counts overflow and it re-plans.
+  const ta = await build(t, { MAX_ASSOCIATIONS_PER_TYPE: 150 })
+  const contacts = await seed(ta, '0-1', 200)
+  const [company] = await seed(ta, '0-2', 1)
+  const batchOf = (ids: number[]) => ({ inputs: ids.map((c) => ({ from: { id: String(c) }, to: { id: String(company) } })) })
+  const outcomes = await Promise.all([
+    ta.request({ method: 'POST', url: '/crm/v4/associations/contacts/companies/batch/associate/default', payload: batchOf(contacts.slice(0, 100)) }),
+    ta.request({ method: 'POST', url: '/crm/v4/associations/contacts/companies/batch/associate/default', payload: batchOf(contacts.slice(100, 200)) })
+  ])
+  const errors = outcomes.flatMap((o) => o.json().errors ?? [])
+  t.same(outcomes.map((o) => o.statusCode), [200, 200])
+  t.equal(errors.length, 50, 'exactly the inputs beyond the cap fail')
+  t.ok(errors.every((e: { category: string }) => e.category === 'LIMITS_ERROR'), 'as cap errors')
+  const rows = await ta.app.db.selectFrom('associations').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('from_type', '=', '0-2').where('from_id', '=', company as number).where('type_id', '=', 280).executeTakeFirstOrThrow()
+  const count = await ta.app.db.selectFrom('association_counts').select('count').where('from_type', '=', '0-2').where('from_id', '=', company as number).executeTakeFirstOrThrow()
+  t.equal(Number(rows.n), 150, 'the company holds exactly the cap')
+  t.equal(count.count, 150, 'and its counter says so')
+  const contactCounts = await ta.app.db.selectFrom('association_counts').select((eb) => eb.fn.sum<number>('count').as('n')).where('from_type', '=', '0-1').executeTakeFirstOrThrow()
+  t.equal(Number(contactCounts.n), 150, 'no contact is counted for a pair that was undone')
+})
+
+t.test('the same new pairs written by two batches at once are counted once', async (t) => {
+  // Contacts and deals have no primary: neither side is locked exclusively, so both batches see the pairs as new.
+  const ta = await build(t)
+  const contacts = await seed(ta, '0-1', 300)
+  const deals = await seed(ta, '0-3', 3)
+  const payload = { inputs: contacts.flatMap((c) => deals.map((d) => ({ from: { id: String(c) }, to: { id: String(d) } }))) }
+  const outcomes = await Promise.all([1, 2].map(async () => await ta.request({ method: 'POST', url: '/crm/v4/associations/contacts/deals/batch/associate/default', payload })))
+  t.same(outcomes.map((o) => o.statusCode), [200, 200])
+  const pairs = await ta.app.db.selectFrom('associations').select((eb) => eb.fn.countAll<number>().as('n')).where('from_type', '=', '0-1').where('to_type', '=', '0-3').executeTakeFirstOrThrow()
+  t.equal(Number(pairs.n), 900, 'one row per pair')
+  for (const [type, expected] of [['0-1', 3], ['0-3', 300]] as const) {
+    const counts = await ta.app.db.selectFrom('association_counts').select(['from_id', 'count']).where('from_type', '=', type).execute()
+    t.ok(counts.length > 0 && counts.every((c) => c.count === expected), `every ${type} record counted ${expected}`)
+  }
+})
