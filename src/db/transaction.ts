@@ -1,6 +1,5 @@
 // Runs a unit of work in one transaction, retrying it when PostgreSQL reports a deadlock or serialization failure.
-import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Executor } from './executor.js'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './schema.js'
 import { DEADLOCK_DETECTED, SERIALIZATION_FAILURE, sqlState } from './pg-errors.js'
 
@@ -16,13 +15,4 @@ export async function inTransaction<T> (db: Kysely<Database>, work: (trx: Transa
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt))
     }
   }
-}
-
-/** Marks a point inside an open transaction that `rollbackToSavepoint` returns to, undoing only what came after. */
-export async function savepoint (trx: Executor, name: string): Promise<void> {
-  await sql`savepoint ${sql.id(name)}`.execute(trx)
-}
-
-export async function rollbackToSavepoint (trx: Executor, name: string): Promise<void> {
-  await sql`rollback to savepoint ${sql.id(name)}`.execute(trx)
 }
