@@ -17,6 +17,7 @@ import { ADMIN_SCHEMAS } from './schemas/admin.schemas.js'
 import { ASSOCIATION_SCHEMAS } from './schemas/associations.schemas.js'
 import { LABEL_SCHEMAS } from './schemas/labels.schemas.js'
 import { ASSOCIATION_BATCH_SCHEMAS } from './schemas/associations-batch.schemas.js'
+import { IMPORT_SCHEMAS } from './schemas/imports.schemas.js'
 import healthRoutes from './routes/health.routes.js'
 import recordsRoutes from './routes/records.routes.js'
 import recordsBatchRoutes from './routes/records-batch.routes.js'
@@ -25,6 +26,7 @@ import adminRoutes from './routes/admin.routes.js'
 import associationsRoutes from './routes/associations.routes.js'
 import labelsRoutes from './routes/labels.routes.js'
 import associationsBatchRoutes from './routes/associations-batch.routes.js'
+import importsRoutes from './routes/imports.routes.js'
 
 export interface BuildOptions {
   /** Logger settings; by default JSON at LOG_LEVEL (see `logOptions`). `false` silences it (tests). */
@@ -76,7 +78,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS]) app.addSchema(schema)
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS, ...IMPORT_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -116,10 +118,13 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(associationsRoutes)
     await api.register(labelsRoutes, { prefix: '/crm/v4/associations' })
     await api.register(associationsBatchRoutes, { prefix: '/crm/v4/associations', config })
+    await api.register(importsRoutes, { config, base: '/crm/v3/imports' })
     // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
     await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })
     // The schemas path the official Node client 13.5 calls; hidden from OpenAPI.
     await api.register(objectTypesRoutes, { prefix: '/crm-object-schemas/v3/schemas', hide: true })
+    // HubSpot's date-versioned Imports paths (IMPORTS.md §1); hidden from OpenAPI.
+    for (const version of ['2026-03', '2026-09']) await api.register(importsRoutes, { config, base: `/crm/imports/${version}`, hide: true })
   })
   return app
 }

@@ -23,7 +23,14 @@ export const ConfigSchema = Type.Object({
   BATCH_READ_MAX: Type.Integer({ default: 1000, minimum: 1 }),
   BATCH_CREATE_MAX: Type.Integer({ default: 2000, minimum: 1 }),
   RECORD_BATCH_MAX: Type.Integer({ default: 100, minimum: 1 }),
-  PAGE_LIMIT_MAX: Type.Integer({ default: 500, minimum: 1 })
+  PAGE_LIMIT_MAX: Type.Integer({ default: 500, minimum: 1 }),
+  IMPORT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'Where uploaded import files are stored; default <DATA_DIR>/imports, or a folder under the OS temp dir when DATA_DIR is memory://' })),
+  IMPORT_MAX_FILE_BYTES: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1, description: 'Largest import file; a larger one is a 429' }),
+  IMPORT_MAX_ROWS: Type.Integer({ default: 1_048_576, minimum: 1, description: 'Most data rows per import file; more fail the import' }),
+  IMPORT_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 100, description: 'Imports processed at once by one process; the rest wait (DEFERRED)' }),
+  IMPORT_CHUNK_ROWS: Type.Integer({ default: 2000, minimum: 1, maximum: 100_000, description: 'Rows applied per transaction' }),
+  IMPORT_LEASE_MS: Type.Integer({ default: 30_000, minimum: 500, description: 'How long a PROCESSING import stays claimed without a heartbeat before another process may resume it' }),
+  IMPORT_POLL_MS: Type.Integer({ default: 2000, minimum: 50, description: 'How often an idle runner looks for imports to start or resume' })
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>

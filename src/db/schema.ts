@@ -98,6 +98,54 @@ export interface AssociationCountsTable {
   count: number
 }
 
+export type ImportState = 'STARTED' | 'PROCESSING' | 'DONE' | 'FAILED' | 'CANCELED' | 'DEFERRED' | 'REVERTED'
+
+export interface ImportsTable {
+  account_id: number
+  id: Generated<number>
+  name: string
+  state: ImportState
+  request: ColumnType<unknown, string, string>
+  plan: ColumnType<unknown, string, string>
+  mapped_object_type_ids: ColumnType<string[], string[] | undefined, string[]>
+  counters: ColumnType<Record<string, number>, string | undefined, string>
+  validated: ColumnType<boolean, boolean | undefined, boolean>
+  file_index: ColumnType<number, number | undefined, number>
+  rows_done: ColumnType<number, number | undefined, number>
+  lease_owner: string | null
+  lease_expires_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+  started_at: NullableTimestamp
+  finished_at: NullableTimestamp
+}
+
+export interface ImportFilesTable {
+  account_id: number
+  import_id: number
+  file_index: number
+  file_id: Generated<number>
+  file_name: string
+  path: string
+  bytes: number
+  row_count: number | null
+}
+
+export interface ImportErrorsTable {
+  account_id: number
+  import_id: number
+  id: Generated<number>
+  file_index: number
+  error_type: string
+  line_number: number
+  known_column_number: number | null
+  invalid_value: string | null
+  error_message: string
+  object_type_id: string | null
+  row_data: ColumnType<string[], string[] | undefined, string[]>
+  created_at: Timestamp
+}
+
 export interface Database {
   accounts: AccountsTable
   api_keys: ApiKeysTable
@@ -107,6 +155,9 @@ export interface Database {
   association_types: AssociationTypesTable
   associations: AssociationsTable
   association_counts: AssociationCountsTable
+  imports: ImportsTable
+  import_files: ImportFilesTable
+  import_errors: ImportErrorsTable
 }
 
 export type AccountRow = Selectable<AccountsTable>
@@ -116,3 +167,7 @@ export type ObjectTypeRow = Selectable<ObjectTypesTable>
 export type RecordRow = Selectable<RecordsTable>
 export type AssociationTypeRow = Selectable<AssociationTypesTable>
 export type NewAssociationTypeRow = Insertable<AssociationTypesTable>
+export type ImportJobRow = Selectable<ImportsTable>
+export type ImportFileRow = Selectable<ImportFilesTable>
+export type ImportErrorRow = Selectable<ImportErrorsTable>
+export type NewImportErrorRow = Insertable<ImportErrorsTable>

@@ -12,6 +12,7 @@ export const API_TAGS = [
   { name: 'Associations batch', description: 'Batch association endpoints (T1-T5), set-based, with per-input results' },
   { name: 'Association labels', description: 'Association types and labels per object pair' },
   { name: 'Association limits', description: 'Per-type limits (maxToObjectIds)' },
+  { name: 'Imports', description: 'CRM Imports v3: CSV files of records, associations and labels, processed asynchronously, with a row-level error report' },
   { name: 'Admin', description: 'Accounts and API keys (scope admin)' },
   { name: 'Health', description: 'Liveness and readiness probes' }
 ]

@@ -13,8 +13,22 @@ import { createLimitsService } from '../services/limits.service.js'
 import { createRecordAssociationsService } from '../services/record-associations.service.js'
 import { createAssociationsBatchService } from '../services/associations-batch.service.js'
 import { insertAssociationTypes } from '../repositories/association-types.repository.js'
+import { createImportApplier } from '../services/import-applier.service.js'
+import { createImportRunner, type RunnerLog } from '../services/import-runner.js'
+import { createImportsService } from '../services/imports.service.js'
 
-export function createServices (db: Kysely<Database>, config: Config) {
+export interface ServicesOptions {
+  /** Where the import runner logs; silent by default (CLIs, tests that build services by hand). */
+  log?: RunnerLog
+  /** PGlite: one process per database (the import runner resumes PROCESSING imports at once). */
+  singleProcess?: boolean
+  /** The import runner runs this import only (the import CLI). */
+  onlyImport?: { accountId: number, id: number }
+}
+
+const silentLog: RunnerLog = { info () {}, warn () {}, error () {} }
+
+export function createServices (db: Kysely<Database>, config: Config, options: ServicesOptions = {}) {
   const objectTypes = createObjectTypesService(db)
   const associationTypes = createAssociationTypesService(db, objectTypes, config)
   const associations = createAssociationsService(db, associationTypes, config)
@@ -27,7 +41,12 @@ export function createServices (db: Kysely<Database>, config: Config) {
   const associationsBatch = createAssociationsBatchService(db, associationTypes, config)
   // Record creation (single and batch, with inline associations) and the other record batches.
   const recordsBatch = createRecordsBatchService(db, objectTypes, associationTypes, associationsBatch, config)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch }
+  // Imports: the applier (rows -> records, associations, labels), the job runner (started by the plugin below, not
+  // here) and the API service.
+  const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
+  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport })
+  const imports = createImportsService(db, config, importApplier, importRunner)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -37,5 +56,9 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: Config }>(async (app, opts) => {
-  app.decorate('services', createServices(app.db, opts.config))
+  const services = createServices(app.db, opts.config, { log: app.log.child({ component: 'import-runner' }), singleProcess: app.dbEngine === 'pglite' })
+  app.decorate('services', services)
+  // The import runner works while the app is up; on close it stops at a chunk boundary before the database closes.
+  app.addHook('onReady', async () => { await services.importRunner.start() })
+  app.addHook('preClose', async () => { await services.importRunner.stop() })
 }, { name: 'services', dependencies: ['db'] })
