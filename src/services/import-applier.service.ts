@@ -38,7 +38,6 @@ import type { Database, PropertyValues } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as rowsRepo from '../repositories/import-rows.repository.js'
 import { allocateRecordIds, findAssociationTypesByIds, rollbackToSavepoint, savepoint } from '../repositories/records.repository.js'
-import { typeIdsForPairs } from '../repositories/associations-batch.repository.js'
 import { normaliseUniqueValue } from '../lib/unique-values.js'
 import type { StandardError } from '../lib/batch.js'
 import type { AssociationSpec } from '../schemas/associations.schemas.js'
@@ -48,6 +47,7 @@ import type { AssociationsBatchService, PairInput } from './associations-batch.s
 import type { ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
 import { buildPlan, RECORD_ID, type CompiledFile, type CompiledLink, type CompiledPlan, type CompiledSlot } from './import-plan.js'
 import { parseRecordId } from './records.service.js'
+import { typeIdsForPairs } from '../repositories/associations-batch.repository.js'
 
 export interface ImportApplierDeps {
   objectTypes: ObjectTypesService
@@ -226,7 +226,8 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const list = [...inputs.values()]
     if (list.length === 0) return { created: 0, labelsAdded: 0, failures: [] }
     const before = new Map<string, Set<number>>()
-    for (const r of await typeIdsForPairs(trx, accountId, pair.from.typeId, pair.to.typeId, list.filter((i) => !i.fresh).map((i) => ({ fromId: i.fromId, toId: i.toId })))) {
+    const known = list.filter((i) => !i.fresh).map((i) => ({ fromId: i.fromId, toId: i.toId }))
+    for (const r of await typeIdsForPairs(trx, accountId, pair.from.typeId, pair.to.typeId, known)) {
       const id = `${r.from_id}|${r.to_id}`
       before.set(id, (before.get(id) ?? new Set()).add(r.type_id))
     }

@@ -1,0 +1,210 @@
+// Benchmark: the import applier on PostgreSQL with a generated CSV of N rows (contact email, company domain, label),
+// beside PostgreSQL's own COPY of the same rows into a same-shaped table, measured in the same run.
+// The applier is driven as the pipeline drives it: csv-parse streaming the file, 2,000 rows per chunk, one transaction
+// per chunk. Passes: (1) first import (every contact and company created), (2) the same file again (every row found by
+// email and domain), (3) a file of record IDs (contact ID, company ID, label) for the same pairs.
+// Autovacuum is off on this machine's PostgreSQL, so the bench runs ANALYZE every 50 chunks, inside the timed pass.
+// Also: one chunk's record insert through unnest arrays against COPY into a temporary staging table + INSERT ... SELECT.
+// Usage: npm run bench:import [-- --rows 1000000 --chunk 2000]
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { parseArgs } from 'node:util'
+import { parse } from 'csv-parse'
+import pg from 'pg'
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
+import { openDatabase } from '../src/db/database.js'
+import { migrateToLatest } from '../src/db/migrator.js'
+import { loadConfig } from '../src/config.js'
+import { createServices } from '../src/plugins/services.js'
+import { createImportApplier } from '../src/services/import-applier.service.js'
+import type { ImportRow } from '../src/services/import-types.js'
+import { ADMIN_URL, machine, sqlOn, step, urlFor, writeResults } from './lib.js'
+
+const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '2000' } } })
+const ROWS = Number(args.rows)
+const CHUNK = Number(args.chunk)
+const COMPANIES = Math.max(1, Math.floor(ROWS / 5))
+const LABELS = ['Manager', 'Contractor', 'Billing contact']
+const NAME = 'assoc_bench_imports'
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-imports-'))
+const emailsFile = join(dir, 'emails.csv')
+const idsFile = join(dir, 'ids.csv')
+
+/** Writes `n` lines through a stream, honouring backpressure. */
+async function writeLines (path: string, header: string, line: (i: number) => string, n: number): Promise<void> {
+  const out = createWriteStream(path)
+  out.write(header + '\n')
+  for (let i = 0; i < n; i++) {
+    if (!out.write(line(i) + '\n')) await once(out, 'drain')
+  }
+  out.end()
+  await once(out, 'finish')
+}
+
+let peakRss = 0
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 200)
+
+step(`generating ${ROWS.toLocaleString('en')} rows`)
+await writeLines(emailsFile, 'Email,Company domain,Association label',
+  (i) => `contact${i}@example.com,company${i % COMPANIES}.example.org,${LABELS[i % 2] as string}`, ROWS)
+
+step('creating the bench database')
+await sqlOn(ADMIN_URL, `drop database if exists ${NAME} with (force)`)
+await sqlOn(ADMIN_URL, `create database ${NAME}`)
+const url = urlFor(NAME)
+const handle = await openDatabase({ databaseUrl: url, dataDir: '', poolMax: 2, timeoutMs: 60000 })
+const db = handle.db
+await migrateToLatest(db)
+const services = createServices(db, loadConfig({}, { LOG_LEVEL: 'silent' }))
+const applier = createImportApplier(db, services)
+const { accountId } = await services.accounts.bootstrap()
+for (const label of LABELS) await services.associationTypes.createLabel(accountId, 'contacts', 'companies', { label, name: label.toLowerCase().replace(/ /g, '_') })
+
+/** PostgreSQL's own COPY of the file into a table of the same shape: the baseline. */
+async function copyBaseline (): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query('create unlogged table if not exists bench_copy (email text, domain text, label text)')
+    await client.query('truncate bench_copy')
+    const started = performance.now()
+    await pipeline(createReadStream(emailsFile), client.query(copyFrom('copy bench_copy from stdin with (format csv, header true)')))
+    return (performance.now() - started) / 1000
+  } finally {
+    await client.end()
+  }
+}
+
+const mapping = (file: string, columns: unknown[]) => ({ name: file, files: [{ fileName: file, fileFormat: 'CSV', fileImportPage: { hasHeader: true, columnMappings: columns } }] })
+const labelColumn = { columnName: 'Association label', columnType: 'FLEXIBLE_ASSOCIATION_LABEL', columnObjectTypeId: '0-1', toColumnObjectTypeId: '0-2' }
+const emailRequest = mapping('emails.csv', [
+  { columnObjectTypeId: '0-1', columnName: 'Email', propertyName: 'email' },
+  { columnObjectTypeId: '0-2', columnName: 'Company domain', propertyName: 'domain' },
+  labelColumn
+])
+const idsRequest = mapping('ids.csv', [
+  { columnObjectTypeId: '0-1', columnName: 'Contact ID', propertyName: 'hs_object_id', columnType: 'HUBSPOT_OBJECT_ID' },
+  { columnObjectTypeId: '0-1', columnName: 'Company ID', propertyName: null, columnType: 'HUBSPOT_OBJECT_ID', foreignKeyType: { associationTypeId: 279, associationCategory: 'HUBSPOT_DEFINED' } },
+  labelColumn
+])
+
+/** What autovacuum's analyse would do while the tables grow; without it the planner works from no statistics at all. */
+async function analyse (): Promise<void> {
+  await sqlOn(url, 'analyze records, record_keys, associations, association_counts')
+}
+
+interface Pass { title: string, seconds: number, rows: number, counters: Record<string, number>, errors: number, rssMb: number }
+
+/** Streams a file through the applier: chunks of CHUNK rows, one transaction each. */
+async function importFile (title: string, path: string, request: unknown, fileName: string): Promise<Pass> {
+  await analyse()
+  const plan = await applier.plan(accountId, request, [fileName])
+  const counters: Record<string, number> = {}
+  let errors = 0
+  let rows = 0
+  let chunk: ImportRow[] = []
+  const apply = async (): Promise<void> => {
+    const outcome = await db.transaction().execute(async (trx) => await applier.applyChunk(trx, accountId, plan, 0, chunk))
+    for (const [k, v] of Object.entries(outcome.counters)) counters[k] = (counters[k] ?? 0) + v
+    errors += outcome.errors.length
+    rows += chunk.length
+    chunk = []
+    if (rows % 100_000 === 0) step(`${title}: ${rows.toLocaleString('en')} rows`)
+    // Autovacuum is off on the bench server: analyse as it would (the time counts in the pass).
+    if (rows % (50 * CHUNK) === 0) await analyse()
+  }
+  const started = performance.now()
+  const parser = createReadStream(path).pipe(parse({ relax_column_count: true, from_line: 2, info: true }))
+  for await (const record of parser as AsyncIterable<{ record: string[], info: { lines: number } }>) {
+    chunk.push({ lineNumber: record.info.lines, values: record.record })
+    if (chunk.length >= CHUNK) await apply()
+  }
+  if (chunk.length > 0) await apply()
+  const seconds = (performance.now() - started) / 1000
+  return { title, seconds, rows, counters, errors, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }
+}
+
+/** One chunk's record insert, two ways, on a raw client: unnest arrays vs COPY into a staging table + INSERT ... SELECT. */
+async function insertPaths (chunks: number): Promise<{ unnestMs: number, copyMs: number }> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query('create unlogged table if not exists bench_records (like records including defaults)')
+    const rowsOf = (c: number) => Array.from({ length: CHUNK }, (_, i) => ({ id: 10_000_000_000 + c * CHUNK + i, properties: JSON.stringify({ email: `x${c}-${i}@example.com`, firstname: `X${i}` }) }))
+    let unnestMs = 0
+    let copyMs = 0
+    for (let c = 0; c < chunks; c++) {
+      const rows = rowsOf(c)
+      let started = performance.now()
+      await client.query('begin')
+      await client.query(`insert into bench_records (account_id, object_type, id, properties)
+        select $1, '0-1', k.id, k.properties from unnest($2::bigint[], $3::jsonb[]) as k(id, properties)`, [accountId, rows.map((r) => r.id), rows.map((r) => r.properties)])
+      await client.query('commit')
+      unnestMs += performance.now() - started
+      const again = rowsOf(c + chunks)
+      started = performance.now()
+      await client.query('begin')
+      await client.query('create temporary table if not exists staging (id bigint, properties jsonb) on commit delete rows')
+      const copy = client.query(copyFrom('copy staging from stdin with (format csv)'))
+      copy.end(again.map((r) => `${r.id},"${r.properties.replace(/"/g, '""')}"`).join('\n') + '\n')
+      await once(copy, 'finish')
+      await client.query('insert into bench_records (account_id, object_type, id, properties) select $1, \'0-1\', id, properties from staging', [accountId])
+      await client.query('commit')
+      copyMs += performance.now() - started
+    }
+    return { unnestMs: unnestMs / chunks, copyMs: copyMs / chunks }
+  } finally {
+    await client.end()
+  }
+}
+
+try {
+  step('COPY baseline')
+  const copySeconds = await copyBaseline()
+  const copyRate = ROWS / copySeconds
+  step('pass 1: first import (creates)')
+  const created = await importFile('first import', emailsFile, emailRequest, 'emails.csv')
+  step('pass 2: the same file again (found by email and domain)')
+  const found = await importFile('found by email/domain', emailsFile, emailRequest, 'emails.csv')
+  step('writing the record-ID file')
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const out = createWriteStream(idsFile)
+  await pipeline(client.query(copyTo(`copy (select from_id as "Contact ID", to_id as "Company ID", 'Billing contact' as "Association label" from associations
+    where account_id = ${accountId} and from_type = '0-1' and to_type = '0-2' and type_id = 279 order by from_id) to stdout with (format csv, header true)`)), out)
+  await client.end()
+  step('pass 3: record IDs (found by id, a label added to each pair)')
+  const byIds = await importFile('found by record ID', idsFile, idsRequest, 'ids.csv')
+  step('unnest vs COPY for one chunk\'s record insert')
+  const paths = await insertPaths(20)
+
+  const passes = [created, found, byIds]
+  const line = (p: Pass, target?: number): string => {
+    const rate = p.rows / p.seconds
+    return `| ${p.title} | ${p.rows.toLocaleString('en')} rows in ${p.seconds.toFixed(1)} s: **${Math.round(rate).toLocaleString('en')} rows/s** | ${(100 * rate / copyRate).toFixed(1)}%${target !== undefined ? ` (target ${target}%)` : ''} | ${p.errors} | ${p.rssMb} MB | ${Object.entries(p.counters).map(([k, v]) => `${k} ${v}`).join(', ')} |`
+  }
+  const table = [
+    `Import benchmark (${new Date().toISOString()}), ${machine()}; PostgreSQL ${(await sqlOn(url, 'show server_version')).rows[0].server_version}; ${ROWS.toLocaleString('en')} rows (contact email, company domain, label; ${COMPANIES.toLocaleString('en')} companies), chunks of ${CHUNK}, one transaction per chunk, the applier driven directly (csv-parse stream -> applyChunk)`,
+    '',
+    `Baseline: PostgreSQL COPY of the same file into an unlogged 3-column table: ${copySeconds.toFixed(2)} s, ${Math.round(copyRate).toLocaleString('en')} rows/s`,
+    '',
+    '| pass | figure | share of COPY | row errors | RSS after | counters |',
+    '|---|---|---|---|---|---|',
+    line(created),
+    line(found, 10),
+    line(byIds, 25),
+    '',
+    `Peak RSS of the bench process: ${Math.round(peakRss / 2 ** 20)} MB`,
+    '',
+    `One chunk's record insert (${CHUNK} rows, own transaction, mean of 20): unnest arrays ${paths.unnestMs.toFixed(1)} ms; COPY into a temporary staging table + INSERT ... SELECT ${paths.copyMs.toFixed(1)} ms`
+  ].join('\n')
+  writeResults('imports', table, { rows: ROWS, chunk: CHUNK, copySeconds, copyRate, passes, peakRssMb: Math.round(peakRss / 2 ** 20), insertPaths: paths })
+} finally {
+  clearInterval(sampler)
+  await db.destroy()
+  rmSync(dir, { recursive: true, force: true })
+}
