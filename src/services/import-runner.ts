@@ -63,6 +63,14 @@ const EMPTY_OUTCOME: ChunkOutcome = { counters: {}, errors: [] }
 const INCOMING_MAX_AGE_MS = 24 * 3600_000
 const MAX_MESSAGE = 1000
 
+/**
+ * A pause between chunks: requests waiting for the event loop or, on PGlite, for its one connection run before the
+ * next chunk takes it again (otherwise a request of several queries waits a chunk for each).
+ */
+async function letOthersIn (): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve))
+}
+
 /** Sums counter deltas into a copy of `base`. */
 export function addCounters (base: ImportCounters, ...deltas: ImportCounters[]): ImportCounters {
   const out: ImportCounters = { ...base }
@@ -197,6 +205,7 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
         if (!await commitChunk(ctx, fileIndex, done, chunk, false)) return 'lost'
         done += chunk.length
         chunk = []
+        await letOthersIn()
       }
     }
     if (ctx.control.stop) return 'stopped'
