@@ -26,6 +26,8 @@ import adminRoutes from './routes/admin.routes.js'
 import associationsRoutes from './routes/associations.routes.js'
 import labelsRoutes from './routes/labels.routes.js'
 import associationsBatchRoutes from './routes/associations-batch.routes.js'
+import usageReportsRoutes from './routes/usage-reports.routes.js'
+import { USAGE_REPORT_SCHEMAS } from './schemas/usage-reports.schemas.js'
 import importsRoutes from './routes/imports.routes.js'
 
 export interface BuildOptions {
@@ -78,7 +80,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS, ...IMPORT_SCHEMAS]) app.addSchema(schema)
+  for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS, ...IMPORT_SCHEMAS, ...USAGE_REPORT_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -118,6 +120,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(associationsRoutes)
     await api.register(labelsRoutes, { prefix: '/crm/v4/associations' })
     await api.register(associationsBatchRoutes, { prefix: '/crm/v4/associations', config })
+    await api.register(usageReportsRoutes, { prefix: '/crm/v4/associations' })
     await api.register(importsRoutes, { config, base: '/crm/v3/imports' })
     // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
     await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })

@@ -13,6 +13,7 @@ import { createLimitsService } from '../services/limits.service.js'
 import { createRecordAssociationsService } from '../services/record-associations.service.js'
 import { createAssociationsBatchService } from '../services/associations-batch.service.js'
 import { insertAssociationTypes } from '../repositories/association-types.repository.js'
+import { createUsageReportsService } from '../services/usage-reports.service.js'
 import { createImportApplier } from '../services/import-applier.service.js'
 import { createImportRunner, type RunnerLog } from '../services/import-runner.js'
 import { createImportsService } from '../services/imports.service.js'
@@ -46,7 +47,8 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
   const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport })
   const imports = createImportsService(db, config, importApplier, importRunner)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports }
+  const usageReports = createUsageReportsService(db, config)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports }
 }
 
 export type Services = ReturnType<typeof createServices>
