@@ -3,7 +3,7 @@
 // The applier is driven as the pipeline drives it: csv-parse streaming the file, 2,000 rows per chunk, one transaction
 // per chunk. Passes: (1) first import (every contact and company created), (2) the same file again (every row found by
 // email and domain), (3) a file of record IDs (contact ID, company ID, label) for the same pairs.
-// Autovacuum is off on this machine's PostgreSQL, so the bench runs ANALYZE every 50 chunks, inside the timed pass.
+// Autovacuum is off on this machine's PostgreSQL, so the bench runs ANALYZE when autovacuum would, inside the timed pass.
 // Also: one chunk's record insert through unnest arrays against COPY into a temporary staging table + INSERT ... SELECT.
 // Usage: npm run bench:import [-- --rows 1000000 --chunk 2000]
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
@@ -92,7 +92,15 @@ const idsRequest = mapping('ids.csv', [
   labelColumn
 ])
 
-/** What autovacuum's analyse would do while the tables grow; without it the planner works from no statistics at all. */
+/**
+ * What autovacuum would do while the tables grow: analyse once the rows changed since the last analyse pass 50 + 10% of
+ * the table (autovacuum_analyze_threshold and _scale_factor). Without it the planner works from the statistics of the
+ * empty tables, and picks record_keys_record_idx with a filter for identifier lookups: quadratic. It runs beside the
+ * import on its own connection, as autovacuum does.
+ */
+let analysedAt = 0
+let written = 0
+let analysing: Promise<void> | undefined
 async function analyse (): Promise<void> {
   await sqlOn(url, 'analyze records, record_keys, associations, association_counts')
 }
@@ -101,7 +109,6 @@ interface Pass { title: string, seconds: number, rows: number, counters: Record<
 
 /** Streams a file through the applier: chunks of CHUNK rows, one transaction each. */
 async function importFile (title: string, path: string, request: unknown, fileName: string): Promise<Pass> {
-  await analyse()
   const plan = await applier.plan(accountId, request, [fileName])
   const counters: Record<string, number> = {}
   let errors = 0
@@ -112,10 +119,15 @@ async function importFile (title: string, path: string, request: unknown, fileNa
     for (const [k, v] of Object.entries(outcome.counters)) counters[k] = (counters[k] ?? 0) + v
     errors += outcome.errors.length
     rows += chunk.length
+    written += chunk.length
     chunk = []
     if (rows % 100_000 === 0) step(`${title}: ${rows.toLocaleString('en')} rows`)
-    // Autovacuum is off on the bench server: analyse as it would (the time counts in the pass).
-    if (rows % (50 * CHUNK) === 0) await analyse()
+    // Autovacuum is off on the bench server: analyse when it would (the time counts in the pass).
+    if (written >= Math.max(50, 0.1 * analysedAt) && analysing === undefined) {
+      analysedAt += written
+      written = 0
+      analysing = analyse().finally(() => { analysing = undefined })
+    }
   }
   const started = performance.now()
   const parser = createReadStream(path).pipe(parse({ relax_column_count: true, from_line: 2, info: true }))
@@ -124,6 +136,7 @@ async function importFile (title: string, path: string, request: unknown, fileNa
     if (chunk.length >= CHUNK) await apply()
   }
   if (chunk.length > 0) await apply()
+  await analysing
   const seconds = (performance.now() - started) / 1000
   return { title, seconds, rows, counters, errors, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }
 }
