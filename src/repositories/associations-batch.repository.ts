@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { Executor } from '../db/executor.js'
 import { byText, edgeColumns, sortEdges, sortUnique, type Edge } from './associations.repository.js'
+import { eventsOf, type EventScope } from './events.repository.js'
 
 export interface IdPair { fromId: number, toId: number }
 export interface CountKey { from_type: string, from_id: number, to_type: string }
@@ -11,14 +12,19 @@ function sortedKeys (keys: CountKey[]): CountKey[] {
   return sortUnique(keys, (a, b) => byText(a.from_type, b.from_type) || a.from_id - b.from_id || byText(a.to_type, b.to_type))
 }
 
-/** Type ids on the from -> to rows of many pairs of one object pair. */
+/**
+ * Type ids on the from -> to rows of many pairs of one object pair: one primary-key probe per pair (a lateral subquery
+ * kept apart by `offset 0`, so that stale statistics cannot turn it into a hash join over the whole table).
+ */
 export async function typeIdsForPairs (db: Executor, accountId: number, fromType: string, toType: string, pairs: IdPair[]): Promise<Array<{ from_id: number, to_id: number, type_id: number }>> {
   if (pairs.length === 0) return []
   const result = await sql<{ from_id: number, to_id: number, type_id: number }>`
-    select a.from_id, a.to_id, a.type_id from associations a
-    join unnest(${pairs.map((p) => p.fromId)}::bigint[], ${pairs.map((p) => p.toId)}::bigint[]) as k(from_id, to_id)
-      on a.from_id = k.from_id and a.to_id = k.to_id
-    where a.account_id = ${accountId} and a.from_type = ${fromType} and a.to_type = ${toType}`.execute(db)
+    select k.from_id, k.to_id, a.type_id
+    from unnest(${pairs.map((p) => p.fromId)}::bigint[], ${pairs.map((p) => p.toId)}::bigint[]) as k(from_id, to_id)
+    cross join lateral (
+      select type_id from associations
+      where account_id = ${accountId} and from_type = ${fromType} and from_id = k.from_id and to_type = ${toType} and to_id = k.to_id
+      offset 0) a`.execute(db)
   return result.rows
 }
 
@@ -61,7 +67,7 @@ export interface CountedPair { fromType: string, toType: string, anchorTypeId: n
  * concurrent writer inserted the same pair first. Count rows are upserted in key order. Returns the count rows now
  * above their limit (none when the caller's plan held); the caller rolls back then.
  */
-export async function insertEdgesCounted (db: Executor, accountId: number, edges: Edge[], counted: CountedPair): Promise<CountRow[]> {
+export async function insertEdgesCounted (db: Executor, accountId: number, edges: Edge[], counted: CountedPair, events?: EventScope): Promise<CountRow[]> {
   if (edges.length === 0) return []
   const c = edgeColumns(sortEdges(edges))
   const result = await sql<CountRow>`
@@ -69,7 +75,8 @@ export async function insertEdgesCounted (db: Executor, accountId: number, edges
       insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
       select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
       on conflict (account_id, from_type, from_id, to_type, to_id, type_id) do nothing
-      returning from_type, from_id, to_type, to_id, type_id),
+      returning from_type, from_id, to_type, to_id, type_id)
+    ${eventsOf('inserted', 'added', accountId, events)},
     new_pairs as (
       select from_id, to_id from inserted
       where from_type = ${counted.fromType} and to_type = ${counted.toType} and type_id = ${counted.anchorTypeId}
@@ -117,15 +124,18 @@ export async function labelledCounts (db: Executor, accountId: number, fromType:
 }
 
 /** Deletes every edge of many pairs, both directions; returns what existed. */
-export async function deletePairs (db: Executor, accountId: number, fromType: string, toType: string, pairs: IdPair[]): Promise<Edge[]> {
+export async function deletePairs (db: Executor, accountId: number, fromType: string, toType: string, pairs: IdPair[], events?: EventScope): Promise<Edge[]> {
   if (pairs.length === 0) return []
   const from = pairs.map((p) => p.fromId)
   const to = pairs.map((p) => p.toId)
   const result = await sql<Edge>`
-    delete from associations a
-    using unnest(${[...from, ...to]}::bigint[], ${[...to, ...from]}::bigint[], ${[...pairs.map(() => fromType), ...pairs.map(() => toType)]}::text[], ${[...pairs.map(() => toType), ...pairs.map(() => fromType)]}::text[]) as k(from_id, to_id, from_type, to_type)
-    where a.account_id = ${accountId} and a.from_type = k.from_type and a.from_id = k.from_id and a.to_type = k.to_type and a.to_id = k.to_id
-    returning a.from_type, a.from_id, a.to_type, a.to_id, a.type_id, a.is_primary`.execute(db)
+    with deleted as (
+      delete from associations a
+      using unnest(${[...from, ...to]}::bigint[], ${[...to, ...from]}::bigint[], ${[...pairs.map(() => fromType), ...pairs.map(() => toType)]}::text[], ${[...pairs.map(() => toType), ...pairs.map(() => fromType)]}::text[]) as k(from_id, to_id, from_type, to_type)
+      where a.account_id = ${accountId} and a.from_type = k.from_type and a.from_id = k.from_id and a.to_type = k.to_type and a.to_id = k.to_id
+      returning a.from_type, a.from_id, a.to_type, a.to_id, a.type_id, a.is_primary)
+    ${eventsOf('deleted', 'removed', accountId, events)}
+    select * from deleted`.execute(db)
   return result.rows
 }
 
