@@ -20,6 +20,8 @@ import { ASSOCIATION_BATCH_SCHEMAS } from './schemas/associations-batch.schemas.
 import { IMPORT_SCHEMAS } from './schemas/imports.schemas.js'
 import healthRoutes from './routes/health.routes.js'
 import recordsRoutes from './routes/records.routes.js'
+import searchRoutes from './routes/search.routes.js'
+import { SEARCH_SCHEMAS } from './schemas/search.schemas.js'
 import recordsBatchRoutes from './routes/records-batch.routes.js'
 import objectTypesRoutes from './routes/object-types.routes.js'
 import adminRoutes from './routes/admin.routes.js'
@@ -82,6 +84,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS, ...IMPORT_SCHEMAS, ...USAGE_REPORT_SCHEMAS]) app.addSchema(schema)
 
+  for (const schema of SEARCH_SCHEMAS) app.addSchema(schema)
+
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
   // While closing, answers to in-flight requests end their keep-alive connection, so shutdown does not wait for
@@ -114,6 +118,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(async (api) => {
     await api.register(authPlugin)
     await api.register(recordsRoutes)
+    await api.register(searchRoutes)
     await api.register(recordsBatchRoutes, { config })
     await api.register(objectTypesRoutes, { prefix: '/crm/v3/schemas' })
     await api.register(adminRoutes)

@@ -7,6 +7,7 @@ import { createAccountsService } from '../services/accounts.service.js'
 import { createObjectTypesService } from '../services/object-types.service.js'
 import { createRecordsService } from '../services/records.service.js'
 import { createRecordsBatchService } from '../services/records-batch.service.js'
+import { createSearchService } from '../services/search.service.js'
 import { createAssociationTypesService, seedHubspotTypes } from '../services/association-types.service.js'
 import { createAssociationsService } from '../services/associations.service.js'
 import { createLimitsService } from '../services/limits.service.js'
@@ -48,7 +49,8 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport })
   const imports = createImportsService(db, config, importApplier, importRunner)
   const usageReports = createUsageReportsService(db, config)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports }
+  const search = createSearchService(db, objectTypes)
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports, search }
 }
 
 export type Services = ReturnType<typeof createServices>
