@@ -31,6 +31,10 @@ import associationsBatchRoutes from './routes/associations-batch.routes.js'
 import usageReportsRoutes from './routes/usage-reports.routes.js'
 import { USAGE_REPORT_SCHEMAS } from './schemas/usage-reports.schemas.js'
 import importsRoutes from './routes/imports.routes.js'
+import eventsRoutes from './routes/events.routes.js'
+import webhooksRoutes from './routes/webhooks.routes.js'
+import { EVENT_SCHEMAS } from './schemas/events.schemas.js'
+import { WEBHOOK_SCHEMAS } from './schemas/webhooks.schemas.js'
 
 export interface BuildOptions {
   /** Logger settings; by default JSON at LOG_LEVEL (see `logOptions`). `false` silences it (tests). */
@@ -85,6 +89,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   for (const schema of [...SHARED_SCHEMAS, ...RECORD_SCHEMAS, ...RECORD_BATCH_SCHEMAS, ...OBJECT_TYPE_SCHEMAS, ...ADMIN_SCHEMAS, ...ASSOCIATION_SCHEMAS, ...LABEL_SCHEMAS, ...ASSOCIATION_BATCH_SCHEMAS, ...IMPORT_SCHEMAS, ...USAGE_REPORT_SCHEMAS]) app.addSchema(schema)
 
   for (const schema of SEARCH_SCHEMAS) app.addSchema(schema)
+  for (const schema of [...EVENT_SCHEMAS, ...WEBHOOK_SCHEMAS]) app.addSchema(schema)
 
   // Every answer with a body says JSON exactly as HubSpot does; the Node client parses bodies only with a JSON type.
   app.addHook('onRequest', async (request, reply) => { reply.header('x-hubspot-correlation-id', request.id) })
@@ -127,6 +132,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(associationsBatchRoutes, { prefix: '/crm/v4/associations', config })
     await api.register(usageReportsRoutes, { prefix: '/crm/v4/associations' })
     await api.register(importsRoutes, { config, base: '/crm/v3/imports' })
+    await api.register(eventsRoutes)
+    await api.register(webhooksRoutes)
     // The alias HubSpot's spec uses for labels and configurations since late 2025 (API.md §0); hidden from OpenAPI.
     await api.register(labelsRoutes, { prefix: '/crm/associations/v4', hide: true })
     // The schemas path the official Node client 13.5 calls; hidden from OpenAPI.

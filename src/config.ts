@@ -30,7 +30,17 @@ export const ConfigSchema = Type.Object({
   IMPORT_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 100, description: 'Imports processed at once by one process; the rest wait (DEFERRED)' }),
   IMPORT_CHUNK_ROWS: Type.Integer({ default: 2000, minimum: 1, maximum: 100_000, description: 'Rows applied per transaction' }),
   IMPORT_LEASE_MS: Type.Integer({ default: 30_000, minimum: 500, description: 'How long a PROCESSING import stays claimed without a heartbeat before another process may resume it' }),
-  IMPORT_POLL_MS: Type.Integer({ default: 2000, minimum: 50, description: 'How often an idle runner looks for imports to start or resume' })
+  IMPORT_POLL_MS: Type.Integer({ default: 2000, minimum: 50, description: 'How often an idle runner looks for imports to start or resume' }),
+  EVENT_RETENTION_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0, description: 'How long association change events are kept (days; fractions allowed)' }),
+  EVENT_PURGE_INTERVAL_MS: Type.Integer({ default: 3_600_000, minimum: 10, description: 'How often old events and delivery logs are purged' }),
+  WEBHOOK_BATCH_SIZE: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Most events per webhook delivery' }),
+  WEBHOOK_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 100, description: 'Subscriptions delivered to at once by one process' }),
+  WEBHOOK_POLL_MS: Type.Integer({ default: 1000, minimum: 10, description: 'How often the webhook worker looks for new events and due retries' }),
+  DELIVERY_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 10, description: 'A webhook POST that has not answered by then counts as failed' }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ default: 30_000, minimum: 1, description: 'First retry delay; doubles per attempt, with jitter' }),
+  WEBHOOK_RETRY_MAX_MS: Type.Integer({ default: 3_600_000, minimum: 1, description: 'Longest delay between two attempts' }),
+  WEBHOOK_RETRY_FOR_MS: Type.Integer({ default: 86_400_000, minimum: 1, description: 'How long a delivery is retried before it is given up (FAILED)' }),
+  WEBHOOK_LEASE_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How long a worker holds a subscription without renewing; at least twice DELIVERY_TIMEOUT_MS is used' })
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>

@@ -146,6 +146,56 @@ export interface ImportErrorsTable {
   created_at: Timestamp
 }
 
+export interface EventsTable {
+  account_id: number
+  id: Generated<number>
+  xid: Generated<string>
+  kind: string
+  from_type: string
+  from_id: number
+  to_type: string
+  to_id: number
+  type_id: number
+  category: string
+  label: string | null
+  cause: string | null
+  occurred_at: Timestamp
+  correlation_id: string | null
+  api_key_id: number | null
+}
+
+export interface WebhookSubscriptionsTable {
+  account_id: number
+  id: Generated<number>
+  target_url: string
+  event_kinds: string[]
+  secret: string
+  cursor_xid: string
+  cursor_id: ColumnType<number, number | undefined, number>
+  next_attempt_at: Timestamp
+  lease_owner: string | null
+  lease_expires_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export type WebhookDeliveryStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED'
+
+export interface WebhookDeliveriesTable {
+  account_id: number
+  subscription_id: number
+  id: Generated<number>
+  status: WebhookDeliveryStatus
+  event_ids: number[]
+  body: string
+  attempts: ColumnType<number, number | undefined, number>
+  last_status_code: number | null
+  last_error: string | null
+  next_attempt_at: Timestamp
+  created_at: Timestamp
+  last_attempt_at: NullableTimestamp
+  delivered_at: NullableTimestamp
+}
+
 export interface Database {
   accounts: AccountsTable
   api_keys: ApiKeysTable
@@ -158,6 +208,9 @@ export interface Database {
   imports: ImportsTable
   import_files: ImportFilesTable
   import_errors: ImportErrorsTable
+  events: EventsTable
+  webhook_subscriptions: WebhookSubscriptionsTable
+  webhook_deliveries: WebhookDeliveriesTable
 }
 
 export type AccountRow = Selectable<AccountsTable>
@@ -171,3 +224,5 @@ export type ImportJobRow = Selectable<ImportsTable>
 export type ImportFileRow = Selectable<ImportFilesTable>
 export type ImportErrorRow = Selectable<ImportErrorsTable>
 export type NewImportErrorRow = Insertable<ImportErrorsTable>
+export type WebhookSubscriptionRow = Selectable<WebhookSubscriptionsTable>
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>

@@ -18,6 +18,9 @@ import { createUsageReportsService } from '../services/usage-reports.service.js'
 import { createImportApplier } from '../services/import-applier.service.js'
 import { createImportRunner, type RunnerLog } from '../services/import-runner.js'
 import { createImportsService } from '../services/imports.service.js'
+import { createEventsService } from '../services/events.service.js'
+import { createWebhooksService } from '../services/webhooks.service.js'
+import { createWebhookDispatcher } from '../services/webhook-dispatcher.js'
 
 export interface ServicesOptions {
   /** Where the import runner logs; silent by default (CLIs, tests that build services by hand). */
@@ -26,6 +29,8 @@ export interface ServicesOptions {
   singleProcess?: boolean
   /** The import runner runs this import only (the import CLI). */
   onlyImport?: { accountId: number, id: number }
+  /** Where the webhook dispatcher logs; silent by default. */
+  webhookLog?: RunnerLog
 }
 
 const silentLog: RunnerLog = { info () {}, warn () {}, error () {} }
@@ -48,9 +53,14 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
   const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport })
   const imports = createImportsService(db, config, importApplier, importRunner)
+  // The change feed (events are appended by the association writes above) and webhooks: the API, and the worker
+  // (started by the plugin below, not here).
+  const events = createEventsService(db, config)
+  const webhooks = createWebhooksService(db)
+  const webhookDispatcher = createWebhookDispatcher(db, config, { log: options.webhookLog ?? silentLog, singleProcess: options.singleProcess })
   const usageReports = createUsageReportsService(db, config)
   const search = createSearchService(db, objectTypes)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports, search }
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports, search, events, webhooks, webhookDispatcher }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -60,9 +70,19 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: Config }>(async (app, opts) => {
-  const services = createServices(app.db, opts.config, { log: app.log.child({ component: 'import-runner' }), singleProcess: app.dbEngine === 'pglite' })
+  const services = createServices(app.db, opts.config, {
+    log: app.log.child({ component: 'import-runner' }),
+    webhookLog: app.log.child({ component: 'webhooks' }),
+    singleProcess: app.dbEngine === 'pglite'
+  })
   app.decorate('services', services)
   // The import runner works while the app is up; on close it stops at a chunk boundary before the database closes.
   app.addHook('onReady', async () => { await services.importRunner.start() })
   app.addHook('preClose', async () => { await services.importRunner.stop() })
+  // The webhook worker and the event retention purge likewise: started when ready, stopped before the database closes.
+  app.addHook('onReady', async () => {
+    await services.webhookDispatcher.start()
+    services.events.startPurge(app.log.child({ component: 'event-purge' }))
+  })
+  app.addHook('preClose', async () => { await Promise.all([services.webhookDispatcher.stop(), services.events.stopPurge()]) })
 }, { name: 'services', dependencies: ['db'] })

@@ -2,6 +2,7 @@
 // batch of any size is one statement.
 import { sql } from 'kysely'
 import type { Executor } from '../db/executor.js'
+import { eventsOf, type EventScope } from './events.repository.js'
 
 export interface RecordRef { type: string, id: number }
 
@@ -71,38 +72,47 @@ export async function lockRecords (db: Executor, accountId: number, refs: Record
  * Inserts edges that do not exist yet; returns the ones inserted. Only an existing edge (the primary key) is skipped:
  * a second primary for a record violates associations_one_primary_idx and raises 23505 instead of vanishing.
  */
-export async function insertEdges (db: Executor, accountId: number, edges: Edge[]): Promise<Edge[]> {
+export async function insertEdges (db: Executor, accountId: number, edges: Edge[], events?: EventScope): Promise<Edge[]> {
   if (edges.length === 0) return []
   const c = edgeColumns(sortEdges(edges))
   const result = await sql<Edge>`
-    insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
-    select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
-    on conflict (account_id, from_type, from_id, to_type, to_id, type_id) do nothing
-    returning from_type, from_id, to_type, to_id, type_id, is_primary`.execute(db)
+    with inserted as (
+      insert into associations (account_id, from_type, from_id, to_type, to_id, type_id, is_primary)
+      select ${accountId}, * from unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[], ${c.primaries}::boolean[])
+      on conflict (account_id, from_type, from_id, to_type, to_id, type_id) do nothing
+      returning from_type, from_id, to_type, to_id, type_id, is_primary)
+    ${eventsOf('inserted', 'added', accountId, events)}
+    select * from inserted`.execute(db)
   return result.rows
 }
 
 /** Deletes exactly these edges; returns the ones that existed. */
-export async function deleteEdges (db: Executor, accountId: number, edges: Edge[]): Promise<Edge[]> {
+export async function deleteEdges (db: Executor, accountId: number, edges: Edge[], events?: EventScope): Promise<Edge[]> {
   if (edges.length === 0) return []
   const c = edgeColumns(sortEdges(edges))
   const result = await sql<Edge>`
-    delete from associations a
-    using unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[]) as k(from_type, from_id, to_type, to_id, type_id)
-    where a.account_id = ${accountId} and a.from_type = k.from_type and a.from_id = k.from_id
-      and a.to_type = k.to_type and a.to_id = k.to_id and a.type_id = k.type_id
-    returning a.from_type, a.from_id, a.to_type, a.to_id, a.type_id, a.is_primary`.execute(db)
+    with deleted as (
+      delete from associations a
+      using unnest(${c.fromTypes}::text[], ${c.fromIds}::bigint[], ${c.toTypes}::text[], ${c.toIds}::bigint[], ${c.typeIds}::int[]) as k(from_type, from_id, to_type, to_id, type_id)
+      where a.account_id = ${accountId} and a.from_type = k.from_type and a.from_id = k.from_id
+        and a.to_type = k.to_type and a.to_id = k.to_id and a.type_id = k.type_id
+      returning a.from_type, a.from_id, a.to_type, a.to_id, a.type_id, a.is_primary)
+    ${eventsOf('deleted', 'removed', accountId, events)}
+    select * from deleted`.execute(db)
   return result.rows
 }
 
 /** Every edge between two records, both directions. */
-export async function deletePairEdges (db: Executor, accountId: number, a: RecordRef, b: RecordRef): Promise<Edge[]> {
+export async function deletePairEdges (db: Executor, accountId: number, a: RecordRef, b: RecordRef, events?: EventScope): Promise<Edge[]> {
   const result = await sql<Edge>`
-    delete from associations
-    where account_id = ${accountId}
-      and ((from_type = ${a.type} and from_id = ${a.id} and to_type = ${b.type} and to_id = ${b.id})
-        or (from_type = ${b.type} and from_id = ${b.id} and to_type = ${a.type} and to_id = ${a.id}))
-    returning from_type, from_id, to_type, to_id, type_id, is_primary`.execute(db)
+    with deleted as (
+      delete from associations
+      where account_id = ${accountId}
+        and ((from_type = ${a.type} and from_id = ${a.id} and to_type = ${b.type} and to_id = ${b.id})
+          or (from_type = ${b.type} and from_id = ${b.id} and to_type = ${a.type} and to_id = ${a.id}))
+      returning from_type, from_id, to_type, to_id, type_id, is_primary)
+    ${eventsOf('deleted', 'removed', accountId, events)}
+    select * from deleted`.execute(db)
   return result.rows
 }
 
@@ -187,16 +197,17 @@ export async function countEdgesOfTypes (db: Executor, accountId: number, fromTy
   return Number(row.n)
 }
 
-export async function deleteEdgesOfTypes (db: Executor, accountId: number, a: string, b: string, typeIds: number[]): Promise<void> {
+export async function deleteEdgesOfTypes (db: Executor, accountId: number, a: string, b: string, typeIds: number[], events?: EventScope): Promise<void> {
   if (typeIds.length === 0) return
-  await db.deleteFrom('associations')
-    .where('account_id', '=', accountId)
-    .where((eb) => eb.or([
-      eb.and([eb('from_type', '=', a), eb('to_type', '=', b)]),
-      eb.and([eb('from_type', '=', b), eb('to_type', '=', a)])
-    ]))
-    .where('type_id', 'in', typeIds)
-    .execute()
+  await sql`
+    with deleted as (
+      delete from associations
+      where account_id = ${accountId}
+        and ((from_type = ${a} and to_type = ${b}) or (from_type = ${b} and to_type = ${a}))
+        and type_id = any(${typeIds}::int[])
+      returning from_type, from_id, to_type, to_id, type_id)
+    ${eventsOf('deleted', 'removed', accountId, events)}
+    select count(*) from deleted`.execute(db)
 }
 
 export interface PageRow { to_id: number, type_id: number }
@@ -258,12 +269,13 @@ export async function edgesForRecords (db: Executor, accountId: number, fromType
  * Removes every edge of an archived record, both directions, and fixes the counts of the records on the other side,
  * in one statement. A primary row on the other side goes with its edge (no silent promotion).
  */
-export async function deleteRecordEdges (db: Executor, accountId: number, record: RecordRef): Promise<number> {
+export async function deleteRecordEdges (db: Executor, accountId: number, record: RecordRef, events?: EventScope): Promise<number> {
   const result = await sql<{ n: number }>`
     with own as (
       delete from associations
       where account_id = ${accountId} and from_type = ${record.type} and from_id = ${record.id}
-      returning to_type, to_id, type_id),
+      returning from_type, from_id, to_type, to_id, type_id)
+    ${eventsOf('own', 'removed', accountId, events)},
     others as (
       select distinct to_type, to_id from own),
     inverse as (

@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { Executor } from '../db/executor.js'
 import type { PropertyValues, RecordRow } from '../db/schema.js'
+import { eventsOf, type EventOrigin } from './events.repository.js'
 
 export interface RecordKey { property: string, value: string }
 
@@ -206,13 +207,16 @@ export async function archiveRecords (db: Executor, accountId: number, objectTyp
  * counts of the records on the other side by the number of archived records they lose, and drops the archived records'
  * own counts. Records archived together are left out of the inverse delete and the count update (their rows go with `own`).
  */
-export async function deleteAssociationsOfRecords (db: Executor, accountId: number, objectType: string, ids: number[]): Promise<void> {
+export async function deleteAssociationsOfRecords (db: Executor, accountId: number, objectType: string, ids: number[], events?: EventOrigin): Promise<void> {
   if (ids.length === 0) return
+  // Events from the archived record's side; an association between two records archived together counts once.
+  const side = sql`not (e.to_type = ${objectType} and e.to_id = any(${ids}::bigint[]) and e.from_id > e.to_id)`
   await sql`
     with own as (
       delete from associations
       where account_id = ${accountId} and from_type = ${objectType} and from_id = any(${ids}::bigint[])
-      returning from_id, to_type, to_id),
+      returning from_type, from_id, to_type, to_id, type_id)
+    ${eventsOf('own', 'removed', accountId, events === undefined ? undefined : { ...events, side })},
     pairs as (
       select distinct from_id, to_type, to_id from own
       where not (to_type = ${objectType} and to_id = any(${ids}::bigint[]))),

@@ -8,6 +8,7 @@ import {
 } from '../schemas/associations-batch.schemas.js'
 import type { Config } from '../config.js'
 import { batchStatus } from '../lib/batch.js'
+import { actorOf } from '../services/events.service.js'
 
 const Params = Type.Object({ fromObjectType: ObjectTypeParam, toObjectType: ObjectTypeParam })
 const NoContent = { type: 'null', description: 'Done' }
@@ -32,7 +33,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
     }
   }, async (request, reply) => {
     const p = request.params
-    const outcome = await associationsBatch.create(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
+    const outcome = await associationsBatch.create(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs, actorOf(request))
     return await reply.status(batchStatus(outcome, 201)).send(outcome)
   })
 
@@ -47,7 +48,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
     }
   }, async (request) => {
     const p = request.params
-    return await associationsBatch.createDefault(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
+    return await associationsBatch.createDefault(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs, actorOf(request))
   })
 
   // T3: POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read
@@ -76,7 +77,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
     }
   }, async (request, reply) => {
     const p = request.params
-    await associationsBatch.archive(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
+    await associationsBatch.archive(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs, actorOf(request))
     return await reply.status(204).send()
   })
 
@@ -91,7 +92,7 @@ const associationsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = a
     }
   }, async (request, reply) => {
     const p = request.params
-    await associationsBatch.archiveLabels(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs)
+    await associationsBatch.archiveLabels(request.principal.accountId, p.fromObjectType, p.toObjectType, request.body.inputs, actorOf(request))
     return await reply.status(204).send()
   })
 }

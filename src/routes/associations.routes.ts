@@ -7,6 +7,7 @@ import {
   MultiAssociatedObjectWithLabelSchema, PairParams, RecordToTypeParams
 } from '../schemas/associations.schemas.js'
 import { parseRecordId } from '../services/records.service.js'
+import { actorOf } from '../services/events.service.js'
 
 const RecordId = Type.String({ pattern: '^\\d{1,16}$' })
 const PageQuery = Type.Object({
@@ -36,7 +37,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const p = request.params
-    return await associations.associateDefault(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId))
+    return await associations.associateDefault(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), actorOf(request))
   })
 
   // B1: PUT /crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}
@@ -51,7 +52,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const p = request.params
-    const result = await associations.associate(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), request.body)
+    const result = await associations.associate(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), request.body, 'replace', actorOf(request))
     return await reply.status(201).send(result)
   })
 
@@ -67,7 +68,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const p = request.params
     const newPrimary = request.query.newPrimaryId === undefined ? undefined : parseRecordId(request.query.newPrimaryId)
-    await associations.removePair(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), newPrimary)
+    await associations.removePair(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), newPrimary, actorOf(request))
     return await reply.status(204).send()
   })
 
@@ -96,7 +97,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const p = request.params
-    return await associations.associate(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), request.body, 'add')
+    return await associations.associate(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), request.body, 'add', actorOf(request))
   })
 
   // Extension: DELETE .../associations/{toObjectType}/{toObjectId}/labels/{associationTypeId} removes one label.
@@ -110,7 +111,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const p = request.params
-    return await associations.removeLabel(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), p.associationTypeId)
+    return await associations.removeLabel(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), p.associationTypeId, actorOf(request))
   })
 
   // Extension: GET /crm/v4/objects/{objectType}/{objectId}/primary/{toObjectType}
@@ -137,7 +138,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const p = request.params
-    return await associations.setPrimary(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId))
+    return await associations.setPrimary(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, parseRecordId(p.toObjectId), actorOf(request))
   })
 
   // Extension: DELETE /crm/v4/objects/{objectType}/{objectId}/primary/{toObjectType}?newPrimaryId=
@@ -152,7 +153,7 @@ const associationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const p = request.params
     const newPrimary = request.query.newPrimaryId === undefined ? undefined : parseRecordId(request.query.newPrimaryId)
-    await associations.unsetPrimary(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, newPrimary)
+    await associations.unsetPrimary(request.principal.accountId, p.objectType, parseRecordId(p.objectId), p.toObjectType, newPrimary, actorOf(request))
     return await reply.status(204).send()
   })
 }

@@ -8,6 +8,7 @@ import {
   LimitConfigurationListSchema, LimitPurgeInputSchema
 } from '../schemas/labels.schemas.js'
 import { batchStatus } from '../lib/batch.js'
+import { actorOf } from '../services/events.service.js'
 
 const PairTypeParams = Type.Object({ fromObjectType: ObjectTypeParam, toObjectType: ObjectTypeParam })
 const TypeIdParams = Type.Composite([PairTypeParams, Type.Object({ associationTypeId: Type.Integer({ minimum: 0, maximum: 2147483647 }) })])
@@ -86,7 +87,7 @@ const labelsRoutes: FastifyPluginAsyncTypebox<LabelsRoutesOptions> = async (app,
     }
   }, async (request, reply) => {
     const p = request.params
-    await associationTypes.deleteLabel(request.principal.accountId, p.fromObjectType, p.toObjectType, p.associationTypeId, request.query.force === true)
+    await associationTypes.deleteLabel(request.principal.accountId, p.fromObjectType, p.toObjectType, p.associationTypeId, request.query.force === true, actorOf(request))
     return await reply.status(204).send()
   })
 

@@ -7,6 +7,7 @@ import { BatchReadQuery, nonScalarBatchValues, RecordBatchResponseSchema, Record
 import { InvalidInputError, withDetails } from '../errors.js'
 import type { Config } from '../config.js'
 import { batchStatus } from '../lib/batch.js'
+import { actorOf } from '../services/events.service.js'
 
 const NoContent = { type: 'null', description: 'Archived' }
 
@@ -36,7 +37,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
       response: { 201: ref(RecordBatchResponseSchema), 207: ref(RecordBatchResponseSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
-    const outcome = await recordsBatch.create(request.principal.accountId, request.params.objectType, request.body.inputs)
+    const outcome = await recordsBatch.create(request.principal.accountId, request.params.objectType, request.body.inputs, actorOf(request))
     return await reply.status(batchStatus(outcome, 201)).send(outcome)
   })
 
@@ -94,7 +95,7 @@ const recordsBatchRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
       response: { 204: NoContent, ...standardErrorResponses }
     }
   }, async (request, reply) => {
-    await recordsBatch.archive(request.principal.accountId, request.params.objectType, request.body.inputs)
+    await recordsBatch.archive(request.principal.accountId, request.params.objectType, request.body.inputs, actorOf(request))
     return await reply.status(204).send()
   })
 }

@@ -7,6 +7,7 @@ import {
   RecordTypeParams, RecordUpdateQuery, RecordUpdateSchema, SimplePublicObjectSchema
 } from '../schemas/records.schemas.js'
 import { InvalidInputError, withDetails } from '../errors.js'
+import { actorOf } from '../services/events.service.js'
 
 /** preValidation: a property value that is an array or an object is a 400 naming it (see nonScalarPropertyValues). */
 async function scalarPropertyValues (request: FastifyRequest): Promise<void> {
@@ -32,7 +33,7 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: ref(SimplePublicObjectSchema), ...standardErrorResponses }
     }
   }, async (request, reply) => {
-    const created = await recordsBatch.createOne(request.principal.accountId, request.params.objectType, request.body)
+    const created = await recordsBatch.createOne(request.principal.accountId, request.params.objectType, request.body, actorOf(request))
     return await reply.status(201).send(created)
   })
 
@@ -91,7 +92,7 @@ const recordsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: { type: 'null', description: 'Archived' }, ...standardErrorResponses }
     }
   }, async (request, reply) => {
-    await records.archive(request.principal.accountId, request.params.objectType, request.params.objectId)
+    await records.archive(request.principal.accountId, request.params.objectType, request.params.objectId, actorOf(request))
     return await reply.status(204).send()
   })
 }

@@ -9,6 +9,7 @@ import { InvalidInputError, LimitExceededError, ConflictError, withDetails } fro
 import type { ObjectType, ObjectTypesService } from './object-types.service.js'
 import type { AssociationSpecWithLabel } from '../schemas/associations.schemas.js'
 import type { LabelCreate, LabelList, LabelUpdate } from '../schemas/labels.schemas.js'
+import { NO_ACTOR, pairScope, type Actor } from './events.service.js'
 
 /** The types of one object pair, seen from `from`. For a same-type pair both maps hold every type. */
 export interface PairTypes {
@@ -183,7 +184,7 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
     },
 
     /** L4: deletes a user-defined label (both directions). In use: 400 with the count, unless `force` removes it from those associations first. */
-    async deleteLabel (accountId: number, fromSegment: string, toSegment: string, typeId: number, force: boolean): Promise<void> {
+    async deleteLabel (accountId: number, fromSegment: string, toSegment: string, typeId: number, force: boolean, actor: Actor = NO_ACTOR): Promise<void> {
       const [from, to] = await resolveTypes(accountId, fromSegment, toSegment)
       await db.transaction().execute(async (trx) => {
         await pairTypes(trx, accountId, from, to)
@@ -199,7 +200,8 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
             subCategory: 'crm.associations.LABEL_IN_USE', context: { associationTypeId: [String(typeId)], associations: [String(usage)] }
           })
         }
-        await deleteEdgesOfTypes(trx, accountId, pair.from.typeId, pair.to.typeId, typeIds)
+        // Each association that loses the label is a label_removed event (cause label_deleted), from the pair's from side.
+        await deleteEdgesOfTypes(trx, accountId, pair.from.typeId, pair.to.typeId, typeIds, pairScope(actor, pair.from.typeId, pair.to.typeId, 'label_deleted'))
         await repo.deleteAssociationTypes(trx, accountId, typeIds)
       })
     }

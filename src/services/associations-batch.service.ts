@@ -17,6 +17,7 @@ import type { AssociationTypesService, PairTypes } from './association-types.ser
 import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, userDefinedTypeIds, validateSpecs } from './association-rules.js'
 import * as typesRepo from '../repositories/association-types.repository.js'
 import type { AssociationSpec, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel, PublicDefaultAssociation } from '../schemas/associations.schemas.js'
+import { NO_ACTOR, pairScope, type Actor } from './events.service.js'
 
 export interface BatchConfig { MAX_ASSOCIATIONS_PER_TYPE: number, BATCH_CREATE_MAX: number, BATCH_READ_MAX: number }
 
@@ -169,7 +170,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
    * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
    * pair's from -> to rows afterwards; and the per-input errors.
    */
-  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, exec?: Executor): Promise<{ done: Done[], errors: StandardError[] }> {
+  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, actor: Actor, exec?: Executor): Promise<{ done: Done[], errors: StandardError[] }> {
     const errors: StandardError[] = []
     const planned: Planned[] = []
     const seen = new Set<string>()
@@ -223,8 +224,10 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
         const decided = decide(pair, planned, await readState(trx, accountId, pair, planned, live, present, limitedIds, exactCounts), mode, limitedIds, counted)
         if (!exactCounts) await savepoint(trx, 'batch_write')
         // A demoted primary row may be re-added by a later input of the same batch; deletes run first.
-        await single.deleteEdges(trx, accountId, decided.deletes)
-        const over = await batch.insertEdgesCounted(trx, accountId, decided.inserts, counted)
+        // The change events go with the rows in the same statements (and roll back with the savepoint).
+        const events = pairScope(actor, from, to)
+        await single.deleteEdges(trx, accountId, decided.deletes, events)
+        const over = await batch.insertEdgesCounted(trx, accountId, decided.inserts, counted, events)
         if (over.length === 0) return decided
         if (exactCounts) throw new Error(`association counts above the cap with their rows locked: ${JSON.stringify(over)}`)
         // A concurrent writer used up a cap the plan relied on: undo, lock the counts, decide again on exact figures.
@@ -243,33 +246,33 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
 
   return {
     /** T1: label sets (replace semantics, as B1). */
-    async create (accountId: number, fromSegment: string, toSegment: string, inputs: PairInput[]): Promise<BatchOutcome<LabelsBetweenObjectPair>> {
+    async create (accountId: number, fromSegment: string, toSegment: string, inputs: PairInput[], actor: Actor = NO_ACTOR): Promise<BatchOutcome<LabelsBetweenObjectPair>> {
       const startedAt = new Date().toISOString()
       assertSize(inputs.length, config.BATCH_CREATE_MAX)
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      const { done, errors } = await writePairs(accountId, pair, inputs, 'replace')
+      const { done, errors } = await writePairs(accountId, pair, inputs, 'replace', actor)
       return envelope(startedAt, done.map((d) => toLabelsBetween(pair, d.fromId, d.toId, d.typeIds)), errors)
     },
 
     /** Adds labels without removing any (the import rule), for imports and other bulk writers. */
-    async addLabels (accountId: number, pair: PairTypes, inputs: PairInput[]) {
-      return await writePairs(accountId, pair, inputs, 'add')
+    async addLabels (accountId: number, pair: PairTypes, inputs: PairInput[], actor: Actor = NO_ACTOR) {
+      return await writePairs(accountId, pair, inputs, 'add', actor)
     },
 
     /**
      * The same writes inside the caller's open transaction `trx` (e.g. a record created with inline associations):
      * every query goes through `trx`, so resolve `pair` before opening it. Errors name each failed input's from/to ids.
      */
-    async writeInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode = 'add') {
-      return await writePairs(accountId, pair, inputs, mode, trx)
+    async writeInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode = 'add', actor: Actor = NO_ACTOR) {
+      return await writePairs(accountId, pair, inputs, mode, actor, trx)
     },
 
     /** T2: unlabeled associations; both directions per input. */
-    async createDefault (accountId: number, fromSegment: string, toSegment: string, inputs: Array<{ from: { id: string }, to: { id: string } }>): Promise<BatchOutcome<PublicDefaultAssociation>> {
+    async createDefault (accountId: number, fromSegment: string, toSegment: string, inputs: Array<{ from: { id: string }, to: { id: string } }>, actor: Actor = NO_ACTOR): Promise<BatchOutcome<PublicDefaultAssociation>> {
       const startedAt = new Date().toISOString()
       assertSize(inputs.length, config.BATCH_CREATE_MAX)
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      const { done, errors } = await writePairs(accountId, pair, inputs.map((i) => ({ from: i.from, to: i.to, types: [] })), 'add')
+      const { done, errors } = await writePairs(accountId, pair, inputs.map((i) => ({ from: i.from, to: i.to, types: [] })), 'add', actor)
       const spec = (typeId: number): PublicDefaultAssociation['associationSpec'] => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId })
       return envelope(startedAt, done.flatMap((d) => [
         { from: { id: String(d.fromId) }, to: { id: String(d.toId) }, associationSpec: spec(pair.unlabeled.type_id) },
@@ -327,16 +330,16 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
     },
 
     /** T4: removes every type between each from and its `to` records, both directions; counts follow. */
-    async archive (accountId: number, fromSegment: string, toSegment: string, inputs: ArchiveInput[]): Promise<void> {
+    async archive (accountId: number, fromSegment: string, toSegment: string, inputs: ArchiveInput[], actor: Actor = NO_ACTOR): Promise<void> {
       const pairCount = inputs.reduce((n, i) => n + i.to.length, 0)
       assertSize(pairCount, config.BATCH_CREATE_MAX)
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const pairs = inputs.flatMap((i) => i.to.map((t) => ({ fromId: parseRecordId(i.from.id), toId: parseRecordId(t.id) })))
-      await inTransaction(db, async (trx) => { await removePairs(trx, accountId, pair, pairs) })
+      await inTransaction(db, async (trx) => { await removePairs(trx, accountId, pair, pairs, actor) })
     },
 
     /** T5: removes specific types; the unlabeled type removes the whole pair, the primary type unsets the primary. */
-    async archiveLabels (accountId: number, fromSegment: string, toSegment: string, inputs: PairInput[]): Promise<void> {
+    async archiveLabels (accountId: number, fromSegment: string, toSegment: string, inputs: PairInput[], actor: Actor = NO_ACTOR): Promise<void> {
       assertSize(inputs.length, config.BATCH_CREATE_MAX)
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const whole: batch.IdPair[] = []
@@ -349,15 +352,15 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
         else for (const r of rows) edges.push(...edgesOf(pair, fromId, toId, r))
       }
       await inTransaction(db, async (trx) => {
-        await removePairs(trx, accountId, pair, whole)
-        await single.deleteEdges(trx, accountId, edges)
+        await removePairs(trx, accountId, pair, whole, actor)
+        await single.deleteEdges(trx, accountId, edges, pairScope(actor, pair.from.typeId, pair.to.typeId))
       })
     }
   }
 
-  async function removePairs (trx: Executor, accountId: number, pair: PairTypes, pairs: batch.IdPair[]): Promise<void> {
+  async function removePairs (trx: Executor, accountId: number, pair: PairTypes, pairs: batch.IdPair[], actor: Actor): Promise<void> {
     if (pairs.length === 0) return
-    const deleted = await batch.deletePairs(trx, accountId, pair.from.typeId, pair.to.typeId, pairs)
+    const deleted = await batch.deletePairs(trx, accountId, pair.from.typeId, pair.to.typeId, pairs, pairScope(actor, pair.from.typeId, pair.to.typeId))
     const gone = deleted.filter((e) => e.from_type === pair.from.typeId && e.type_id === pair.unlabeled.type_id && (pair.from.typeId !== pair.to.typeId || pairs.some((p) => p.fromId === e.from_id && p.toId === e.to_id)))
     await single.decrementCounts(trx, accountId, gone.flatMap((e) => [
       { from_type: e.from_type, from_id: e.from_id, to_type: e.to_type, delta: 1 },

@@ -14,6 +14,8 @@ import type { ObjectType } from './object-types.service.js'
 import type { AssociationTypesService, PairTypes } from './association-types.service.js'
 import { capError, edgesOf, primaryOf, selfAssociationError, toLabelsBetween, toMultiAssociated, unknownTypeError, userDefinedTypeIds, validateSpecs } from './association-rules.js'
 import * as typesRepo from '../repositories/association-types.repository.js'
+import { everyRow, type EventScope } from '../repositories/events.repository.js'
+import { NO_ACTOR, pairScope, type Actor } from './events.service.js'
 import type {
   AssociationPage, AssociationSpec, DefaultAssociationBatch, LabelsBetweenObjectPair, MultiAssociatedObjectWithLabel
 } from '../schemas/associations.schemas.js'
@@ -25,7 +27,8 @@ export interface PageOptions { after?: string, limit?: number, associationTypeId
 /** How a write treats the pair's existing labels: B1 replaces them, the labels extension and imports add. */
 type LabelMode = 'replace' | 'add'
 
-interface PairWrite { pair: PairTypes, fromId: number, toId: number }
+/** A pair write and the scope of its change events (the from side, the actor). */
+interface PairWrite { pair: PairTypes, fromId: number, toId: number, events: EventScope }
 
 export function createAssociationsService (db: Kysely<Database>, types: AssociationTypesService, config: AssociationsConfig) {
   /**
@@ -61,7 +64,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
   }
 
   /** Removes the owner's current primary toward companies (both rows); the company stays associated. */
-  async function demotePrimary (trx: Executor, accountId: number, pair: PairTypes, owner: repo.RecordRef): Promise<number | undefined> {
+  async function demotePrimary (trx: Executor, accountId: number, pair: PairTypes, owner: repo.RecordRef, events: EventScope): Promise<number | undefined> {
     const current = await repo.findPrimaryId(trx, accountId, owner, COMPANIES)
     if (current === undefined) return undefined
     const ownerType = owner.type === pair.from.typeId ? pair.from : pair.to
@@ -70,7 +73,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     await repo.deleteEdges(trx, accountId, [
       { from_type: ownerType.typeId, from_id: owner.id, to_type: COMPANIES, to_id: current, type_id: primaryRow.type_id },
       { from_type: COMPANIES, from_id: current, to_type: ownerType.typeId, to_id: owner.id, type_id: primaryRow.inverse_type_id }
-    ])
+    ], events)
     return current
   }
 
@@ -100,10 +103,10 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       : []
 
     if (wantsPrimary && primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
-      await demotePrimary(trx, accountId, pair, primary.owner === 'from' ? from : to)
+      await demotePrimary(trx, accountId, pair, primary.owner === 'from' ? from : to, w.events)
     }
-    const inserted = await repo.insertEdges(trx, accountId, add.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)))
-    await repo.deleteEdges(trx, accountId, remove.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)))
+    const inserted = await repo.insertEdges(trx, accountId, add.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)), w.events)
+    await repo.deleteEdges(trx, accountId, remove.flatMap((r) => edgesOf(w.pair, w.fromId, w.toId, r)), w.events)
 
     const isNewPair = inserted.some((e) => e.from_type === from.type && e.from_id === fromId && e.type_id === pair.unlabeled.type_id)
     if (isNewPair) {
@@ -121,7 +124,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
         const owner = primary.owner === 'from' ? from : to
         const ownerCount = counts.find((c) => c.from_type === owner.type && c.from_id === owner.id)
         if (ownerCount?.count === 1) {
-          await repo.insertEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, primary.row))
+          await repo.insertEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, primary.row), w.events)
           add.push(primary.row)
         }
       }
@@ -156,7 +159,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     await lockPair(trx, accountId, w, primary !== undefined ? 'update' : 'share')
     const from = { type: w.pair.from.typeId, id: w.fromId }
     const to = { type: w.pair.to.typeId, id: w.toId }
-    const deleted = await repo.deletePairEdges(trx, accountId, from, to)
+    const deleted = await repo.deletePairEdges(trx, accountId, from, to, w.events)
     const existed = deleted.some((e) => e.type_id === w.pair.unlabeled.type_id && e.from_id === w.fromId && e.from_type === from.type)
     if (existed) {
       await repo.decrementCounts(trx, accountId, [
@@ -173,19 +176,19 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       if (!deleted.some((e) => e.is_primary === true)) {
         throw withDetails(new InvalidInputError(`Company ${w.toId} was not the primary company; newPrimaryId applies only when removing the primary`), { context: { newPrimaryId: [String(newPrimaryId)] } })
       }
-      await promote(trx, accountId, w.pair, w.fromId, newPrimaryId)
+      await promote(trx, accountId, w.pair, w.fromId, newPrimaryId, w.events)
     }
   }
 
   /** Makes an already associated company the owner's primary. */
-  async function promote (trx: Executor, accountId: number, pair: PairTypes, ownerId: number, companyId: number): Promise<void> {
+  async function promote (trx: Executor, accountId: number, pair: PairTypes, ownerId: number, companyId: number, events: EventScope): Promise<void> {
     const owner = { type: pair.from.typeId, id: ownerId }
     if (!await repo.hasEdge(trx, accountId, owner, { type: COMPANIES, id: companyId }, pair.unlabeled.type_id)) {
       throw withDetails(new InvalidInputError(`Company ${companyId} is not associated with ${pair.from.singular.toLowerCase()} ${ownerId}; associate it before making it primary`), {
         context: { newPrimaryId: [String(companyId)] }
       })
     }
-    await repo.insertEdges(trx, accountId, edgesOf(pair, ownerId, companyId, pair.primary as AssociationTypeRow))
+    await repo.insertEdges(trx, accountId, edgesOf(pair, ownerId, companyId, pair.primary as AssociationTypeRow), events)
   }
 
   function primaryPair (pair: PairTypes): PairTypes & { primary: AssociationTypeRow } {
@@ -199,9 +202,9 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
 
   return {
     /** B1: the body is the pair's label set (replace), or with mode 'add' a union (labels extension, imports). */
-    async associate (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, specs: AssociationSpec[], mode: LabelMode = 'replace'): Promise<LabelsBetweenObjectPair> {
+    async associate (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, specs: AssociationSpec[], mode: LabelMode = 'replace', actor: Actor = NO_ACTOR): Promise<LabelsBetweenObjectPair> {
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      const w = { pair, fromId, toId }
+      const w = pairWrite(pair, fromId, toId, actor)
       if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       const wanted = validateSpecs(pair, specs)
       const typeIds = await write(async (trx) => await writePair(trx, accountId, w, wanted, mode))
@@ -209,10 +212,10 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     },
 
     /** B2: the unlabeled association, reported in both directions. */
-    async associateDefault (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<DefaultAssociationBatch> {
+    async associateDefault (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, actor: Actor = NO_ACTOR): Promise<DefaultAssociationBatch> {
       const startedAt = new Date().toISOString()
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      const w = { pair, fromId, toId }
+      const w = pairWrite(pair, fromId, toId, actor)
       if (fromId === toId) { const self = selfAssociationError(pair, fromId); if (self !== undefined) throw self }
       await write(async (trx) => await writePair(trx, accountId, w, [], 'add'))
       const spec = (typeId: number): { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: number } => ({ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId })
@@ -228,15 +231,15 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
     },
 
     /** B3: removes every type between the pair, both sides; `newPrimaryId` promotes a company when the primary goes. */
-    async removePair (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, newPrimaryId?: number): Promise<void> {
+    async removePair (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, newPrimaryId?: number, actor: Actor = NO_ACTOR): Promise<void> {
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      await write(async (trx) => { await removePairIn(trx, accountId, { pair, fromId, toId }, newPrimaryId) })
+      await write(async (trx) => { await removePairIn(trx, accountId, pairWrite(pair, fromId, toId, actor), newPrimaryId) })
     },
 
     /** Removes one label from a pair; the unlabeled type removes the whole association, the primary type unsets it. */
-    async removeLabel (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, typeId: number): Promise<LabelsBetweenObjectPair> {
+    async removeLabel (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, typeId: number, actor: Actor = NO_ACTOR): Promise<LabelsBetweenObjectPair> {
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
-      const w = { pair, fromId, toId }
+      const w = pairWrite(pair, fromId, toId, actor)
       const row = pair.forward.get(typeId)
       if (row === undefined) throw unknownTypeError(pair, typeId)
       const typeIds = await write(async (trx) => {
@@ -251,7 +254,7 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
             context: { fromObjectId: [String(fromId)], toObjectId: [String(toId)] }
           })
         }
-        await repo.deleteEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, row))
+        await repo.deleteEdges(trx, accountId, edgesOf(w.pair, w.fromId, w.toId, row), w.events)
         return current.filter((id) => id !== typeId)
       })
       return toLabelsBetween(w.pair, w.fromId, w.toId, typeIds)
@@ -290,27 +293,28 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
           subCategory: 'crm.associations.NO_PRIMARY', context: { fromObjectId: [String(fromId)] }
         })
       }
-      const typeIds = await currentTypeIds(db, accountId, { pair, fromId, toId: primaryId })
+      const typeIds = await currentTypeIds(db, accountId, pairWrite(pair, fromId, primaryId, NO_ACTOR))
       return toMultiAssociated(pair, primaryId, typeIds)
     },
 
     /** Sets the primary company (associating it if needed); the old primary stays associated. */
-    async setPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number): Promise<MultiAssociatedObjectWithLabel> {
+    async setPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, toId: number, actor: Actor = NO_ACTOR): Promise<MultiAssociatedObjectWithLabel> {
       const pair = primaryPair(await types.resolvePair(accountId, fromSegment, toSegment))
-      const w = { pair, fromId, toId }
+      const w = pairWrite(pair, fromId, toId, actor)
       const typeIds = await write(async (trx) => await writePair(trx, accountId, w, [pair.primary], 'add'))
       return toMultiAssociated(pair, toId, typeIds)
     },
 
     /** Unsets the primary company; `newPrimaryId` (already associated) becomes primary instead. No silent promotion. */
-    async unsetPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, newPrimaryId?: number): Promise<void> {
+    async unsetPrimary (accountId: number, fromSegment: string, fromId: number, toSegment: string, newPrimaryId?: number, actor: Actor = NO_ACTOR): Promise<void> {
       const pair = primaryPair(await types.resolvePair(accountId, fromSegment, toSegment))
+      const events = pairScope(actor, pair.from.typeId, pair.to.typeId)
       await write(async (trx) => {
         const owner = { type: pair.from.typeId, id: fromId }
         const found = await repo.lockRecords(trx, accountId, [owner], 'update')
         if (found.length === 0) throw notFound(pair, [owner])
-        await demotePrimary(trx, accountId, pair, owner)
-        if (newPrimaryId !== undefined) await promote(trx, accountId, pair, fromId, newPrimaryId)
+        await demotePrimary(trx, accountId, pair, owner, events)
+        if (newPrimaryId !== undefined) await promote(trx, accountId, pair, fromId, newPrimaryId, events)
       })
     },
 
@@ -328,10 +332,17 @@ export function createAssociationsService (db: Kysely<Database>, types: Associat
       }
     },
 
-    /** Archive cascade: runs inside the record-archiving transaction. */
-    async onRecordArchived (trx: Executor, accountId: number, type: ObjectType, id: number): Promise<void> {
-      await repo.deleteRecordEdges(trx, accountId, { type: type.typeId, id })
+    /**
+     * Archive cascade: runs inside the record-archiving transaction. Each removed association type is an event from
+     * the archived record's side, with the cause `record_archived`.
+     */
+    async onRecordArchived (trx: Executor, accountId: number, type: ObjectType, id: number, actor: Actor = NO_ACTOR): Promise<void> {
+      await repo.deleteRecordEdges(trx, accountId, { type: type.typeId, id }, { ...actor, cause: 'record_archived', side: everyRow() })
     }
+  }
+
+  function pairWrite (pair: PairTypes, fromId: number, toId: number, actor: Actor): PairWrite {
+    return { pair, fromId, toId, events: pairScope(actor, pair.from.typeId, pair.to.typeId) }
   }
 
   function anchorType (pair: PairTypes, options: PageOptions): number {

@@ -25,6 +25,7 @@ import { validateSpecs } from './association-rules.js'
 import type { AssociationSpec } from '../schemas/associations.schemas.js'
 import type { PublicAssociationsForObject, SimplePublicObject } from '../schemas/records.schemas.js'
 import type { SimplePublicUpsertObject } from '../schemas/records-batch.schemas.js'
+import { NO_ACTOR, type Actor } from './events.service.js'
 
 export interface RecordsBatchConfig { RECORD_BATCH_MAX: number }
 
@@ -159,7 +160,7 @@ export function createRecordsBatchService (
    * each other, then per round one statement per kind (key deletes, record inserts, property updates, key inserts) and
    * the association writer's statements per target type. Fills `failed`; returns the written rows by input index.
    */
-  async function writeRecords (trx: Executor, accountId: number, type: ObjectType, creates: CreatePlan[], updates: UpdatePlan[], failed: Map<number, Error>): Promise<Map<number, RecordRow>> {
+  async function writeRecords (trx: Executor, accountId: number, type: ObjectType, creates: CreatePlan[], updates: UpdatePlan[], failed: Map<number, Error>, actor: Actor = NO_ACTOR): Promise<Map<number, RecordRow>> {
     const ids = await repo.allocateRecordIds(trx, creates.length)
     creates.forEach((c, i) => { c.id = ids[i] })
     const recordOf = (p: CreatePlan | UpdatePlan): number => 'recordId' in p ? p.recordId : p.id as number
@@ -220,7 +221,7 @@ export function createRecordsBatchService (
         }
       }
       for (const group of groups.values()) {
-        const { errors } = await associationsBatch.writeInTransaction(trx, accountId, group.pair, group.inputs, 'add')
+        const { errors } = await associationsBatch.writeInTransaction(trx, accountId, group.pair, group.inputs, 'add', actor)
         for (const entry of errors) {
           const index = byRecord.get(entry.context.fromObjectId?.[0] ?? '')
           if (index === undefined) throw new Error(`association error without its record: ${entry.message}`)
@@ -253,7 +254,7 @@ export function createRecordsBatchService (
   }
 
   /** Create: per input index, the new record or the reason it was not created. */
-  async function createMany (accountId: number, typeSegment: string, inputs: CreateInput[]): Promise<{ rows: Map<number, RecordRow>, failed: Map<number, Error> }> {
+  async function createMany (accountId: number, typeSegment: string, inputs: CreateInput[], actor: Actor): Promise<{ rows: Map<number, RecordRow>, failed: Map<number, Error> }> {
     const type = await objectTypes.resolve(accountId, typeSegment)
     const failed = new Map<number, Error>()
     const plans: CreatePlan[] = []
@@ -270,7 +271,7 @@ export function createRecordsBatchService (
     if (valid.length === 0) return { rows: new Map(), failed }
     return await transact(typeSegment, async (trx) => {
       const attempt = new Map(failed)
-      const rows = await writeRecords(trx, accountId, type, valid.map((p) => ({ ...p })), [], attempt)
+      const rows = await writeRecords(trx, accountId, type, valid.map((p) => ({ ...p })), [], attempt, actor)
       return { rows, failed: attempt }
     })
   }
@@ -309,8 +310,8 @@ export function createRecordsBatchService (
 
   return {
     /** POST /crm/v3/objects/{objectType}: one input of the batch path; its failure is the answer (400/404/409). */
-    async createOne (accountId: number, typeSegment: string, input: CreateInput): Promise<SimplePublicObject> {
-      const { rows, failed } = await createMany(accountId, typeSegment, [input])
+    async createOne (accountId: number, typeSegment: string, input: CreateInput, actor: Actor = NO_ACTOR): Promise<SimplePublicObject> {
+      const { rows, failed } = await createMany(accountId, typeSegment, [input], actor)
       const err = failed.get(0)
       if (err !== undefined) throw err
       const row = rows.get(0)
@@ -319,10 +320,10 @@ export function createRecordsBatchService (
     },
 
     /** Batch create: 201 when every input is created, 207 with an error per failed input. */
-    async create (accountId: number, typeSegment: string, inputs: CreateInput[]): Promise<BatchOutcome<SimplePublicObject>> {
+    async create (accountId: number, typeSegment: string, inputs: CreateInput[], actor: Actor = NO_ACTOR): Promise<BatchOutcome<SimplePublicObject>> {
       const startedAt = new Date().toISOString()
       assertSize(inputs.length)
-      const { rows, failed } = await createMany(accountId, typeSegment, inputs)
+      const { rows, failed } = await createMany(accountId, typeSegment, inputs, actor)
       const results = [...rows.entries()].sort(([a], [b]) => a - b).map(([, row]) => toPublicObject(row))
       return envelope(startedAt, results, failed, (index) => {
         const trace = inputs[index]?.objectWriteTraceId
@@ -458,7 +459,7 @@ export function createRecordsBatchService (
      * Batch archive: every live record named is archived with its identifiers freed and its associations removed on
      * both sides; ids that name no live record are skipped (204 regardless, as HubSpot answers).
      */
-    async archive (accountId: number, typeSegment: string, inputs: Array<{ id: string }>): Promise<void> {
+    async archive (accountId: number, typeSegment: string, inputs: Array<{ id: string }>, actor: Actor = NO_ACTOR): Promise<void> {
       assertSize(inputs.length)
       const type = await objectTypes.resolve(accountId, typeSegment)
       const ids = [...new Set(inputs.map((i) => parseRecordId(i.id)))]
@@ -466,7 +467,8 @@ export function createRecordsBatchService (
         const live = (await repo.lockLiveRecords(trx, accountId, type.typeId, ids)).map((r) => r.id)
         await repo.archiveRecords(trx, accountId, type.typeId, live)
         await repo.deleteKeysOfRecords(trx, accountId, type.typeId, live)
-        await repo.deleteAssociationsOfRecords(trx, accountId, type.typeId, live)
+        // Each removed association is an event from the archived record's side, cause record_archived.
+        await repo.deleteAssociationsOfRecords(trx, accountId, type.typeId, live, { ...actor, cause: 'record_archived' })
       })
     }
   }

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor } from '../lib/paging.js'
 import { ConflictError, InvalidInputError, ObjectNotFoundError, withDetails } from '../errors.js'
 import type { ObjectType, ObjectTypesService } from './object-types.service.js'
 import type { RecordList, SimplePublicObject } from '../schemas/records.schemas.js'
+import { NO_ACTOR, type Actor } from './events.service.js'
 
 export type PropertyInput = Record<string, string | number | boolean | null>
 
@@ -19,8 +20,8 @@ const MAX_RECORD_ID = Number.MAX_SAFE_INTEGER
 
 export interface ReadOptions { properties?: string[], idProperty?: string }
 
-/** Work that must happen in the archiving transaction (the association cascade). */
-export type ArchiveHook = (trx: Executor, accountId: number, type: ObjectType, id: number) => Promise<void>
+/** Work that must happen in the archiving transaction (the association cascade, with its change events). */
+export type ArchiveHook = (trx: Executor, accountId: number, type: ObjectType, id: number, actor: Actor) => Promise<void>
 
 export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectTypesService, archiveHooks: ArchiveHook[] = []) {
   /** Finds a live record by id, or by a unique identifier when `idProperty` names one. 404 when absent. */
@@ -87,7 +88,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
     },
 
     /** Archives a record and frees its unique identifiers. Hooks (associations) run in the same transaction. */
-    async archive (accountId: number, typeSegment: string, idOrValue: string): Promise<void> {
+    async archive (accountId: number, typeSegment: string, idOrValue: string, actor: Actor = NO_ACTOR): Promise<void> {
       const type = await objectTypes.resolve(accountId, typeSegment)
       await db.transaction().execute(async (trx) => {
         const row = await find(trx, accountId, type, idOrValue)
@@ -95,7 +96,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
           throw new ObjectNotFoundError(`No ${type.singular.toLowerCase()} with ID ${idOrValue} exists`)
         }
         await repo.deleteRecordKeys(trx, accountId, type.typeId, row.id)
-        for (const hook of archiveHooks) await hook(trx, accountId, type, row.id)
+        for (const hook of archiveHooks) await hook(trx, accountId, type, row.id, actor)
       })
     }
   }

@@ -11,6 +11,7 @@ import { createServices, type Services } from '../../src/plugins/services.js'
 import * as repo from '../../src/repositories/associations.repository.js'
 import { createTestDatabase } from '../helpers/db.js'
 import { postgresReachable } from '../helpers/engine.js'
+import { everyRow } from '../../src/repositories/events.repository.js'
 
 const CONTACTS = '0-1'
 const COMPANIES = '0-2'
@@ -136,8 +137,11 @@ t.test('pageEdges, pairsWithType and countEdgesOfTypes: keyset order, anchors, s
   t.equal(await repo.countEdgesOfTypes(s.db, s.accountId, CONTACTS, CONTACTS, 449, true), 1)
 
   // Archive cascade: both sides and the other side's counts, in one statement.
-  const statements = await statementsOf(s, async () => { await repo.deleteRecordEdges(s.db, s.accountId, { type: COMPANIES, id: companies[0] as number }) })
-  t.equal(statements.length, 1)
+  const origin = { correlationId: null, apiKeyId: null, cause: 'record_archived' as const, side: everyRow() }
+  const statements = await statementsOf(s, async () => { await repo.deleteRecordEdges(s.db, s.accountId, { type: COMPANIES, id: companies[0] as number }, origin) })
+  t.equal(statements.length, 1, 'edges, counts and change events in one statement')
+  const archivedEvents = await s.db.selectFrom('events').select(['kind', 'from_id', 'cause']).where('from_id', '=', companies[0] as number).execute()
+  t.ok(archivedEvents.length > 0 && archivedEvents.every((e) => e.cause === 'record_archived'), `${archivedEvents.length} events from the archived record's side`)
   const left = await s.db.selectFrom('associations').select('from_id').where((eb) => eb.or([eb('from_id', '=', companies[0] as number), eb('to_id', '=', companies[0] as number)])).execute()
   t.same(left, [])
   const counts = await s.db.selectFrom('association_counts').select(['from_id', 'count']).where('from_id', 'in', [contact, contact2, companies[0] as number]).where('to_type', 'in', [COMPANIES, CONTACTS]).orderBy('from_id').execute()
@@ -158,7 +162,7 @@ t.test('statement counts of a write and a page do not grow with the number of as
   t.comment(`PUT default (B2): ${with1.length} statements; first company (adds the primary): ${firstCompany.length}`)
   t.comment(with1.join('\n'))
   t.equal(with1[0]?.startsWith('select'), true, 'the pair types are read before the transaction')
-  t.match(with1.slice(1).map((q) => q.split(' ')[0]?.toLowerCase()), ['begin', 'select', 'select', 'insert', 'insert', 'commit'], 'begin, lock, existing types, edges, counts, commit')
+  t.match(with1.slice(1).map((q) => q.split(' ')[0]?.toLowerCase()), ['begin', 'select', 'select', 'with', 'insert', 'commit'], 'begin, lock, existing types, edges with their change events (one statement), counts, commit')
   t.equal(with1.length, 7)
   t.ok(with1.length <= 8, 'at most 8 statements including BEGIN and COMMIT')
   t.equal(firstCompany.length, with1.length + 1, 'the first company adds one insert: its primary rows')
