@@ -102,14 +102,15 @@ export interface AttemptOutcome {
   nextAttemptAt: Date
 }
 
-/** Records one attempt of a pending delivery. */
+/** Records one attempt of a pending delivery (a success keeps the last error for the log). */
 export async function recordAttempt (db: Executor, accountId: number, subscriptionId: number, id: number, outcome: AttemptOutcome): Promise<void> {
   await db.updateTable('webhook_deliveries')
     .set((eb) => ({
       status: outcome.status,
       attempts: eb('attempts', '+', 1),
       last_status_code: outcome.statusCode,
-      last_error: outcome.error,
+      // the last error stays visible after a later success
+      last_error: outcome.error === null ? eb.ref('last_error') : outcome.error,
       last_attempt_at: sql<Date>`now()`,
       next_attempt_at: outcome.nextAttemptAt,
       delivered_at: outcome.status === 'SUCCEEDED' ? sql<Date>`now()` : null
