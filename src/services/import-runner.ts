@@ -264,7 +264,16 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
     jobs.set(key, { control, done })
   }
 
+  // PGlite: leases left by a previous run are dead; expired on the first pump that reaches the database (not in start,
+  // so that a database that is down at start does not stop the app from becoming ready).
+  let leasesChecked = options.singleProcess !== true
+
   async function pump (): Promise<void> {
+    if (!leasesChecked) {
+      const expired = await repo.expireAllLeases(db)
+      leasesChecked = true
+      if (expired > 0) log.info({ imports: expired }, 'resuming imports left PROCESSING by a previous run')
+    }
     for (;;) {
       if (stopped || jobs.size >= config.IMPORT_CONCURRENCY) return
       const job = await repo.claimNextImport(db, owner, leaseMs, options.only)
@@ -296,10 +305,6 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
     async start () {
       if (!stopped) return
       stopped = false
-      if (options.singleProcess === true) {
-        const expired = await repo.expireAllLeases(db)
-        if (expired > 0) log.info({ imports: expired }, 'resuming imports left PROCESSING by a previous run')
-      }
       await sweepIncoming(resolveImportDir(config), INCOMING_MAX_AGE_MS)
       pollTimer = setInterval(wake, config.IMPORT_POLL_MS).unref()
       heartbeatTimer = setInterval(() => {

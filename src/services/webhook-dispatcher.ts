@@ -149,7 +149,15 @@ export function createWebhookDispatcher (db: Kysely<Database>, config: Dispatche
     return { status: giveUp ? 'FAILED' : 'PENDING', statusCode: result.statusCode, error: result.error, nextAttemptAt }
   }
 
+  // PGlite: leases left by a previous run are dead; expired on the first claim that reaches the database (not in
+  // start, so that a database that is down at start does not stop the app from becoming ready).
+  let leasesChecked = options.singleProcess !== true
+
   async function claimAll (): Promise<void> {
+    if (!leasesChecked) {
+      await repo.expireAllLeases(db)
+      leasesChecked = true
+    }
     for (;;) {
       if (stopped || running.size >= config.WEBHOOK_CONCURRENCY) return
       const sub = await repo.claimSubscription(db, owner, leaseMs)
@@ -182,7 +190,6 @@ export function createWebhookDispatcher (db: Kysely<Database>, config: Dispatche
     async start (): Promise<void> {
       if (!stopped) return
       stopped = false
-      if (options.singleProcess === true) await repo.expireAllLeases(db)
       timers = [
         setInterval(wake, config.WEBHOOK_POLL_MS).unref(),
         setInterval(() => { heartbeat().catch((err: unknown) => { log.warn({ err }, 'webhook lease renewal failed') }) }, Math.max(Math.floor(leaseMs / 3), 50)).unref()
