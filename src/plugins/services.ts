@@ -15,6 +15,7 @@ import { createRecordAssociationsService } from '../services/record-associations
 import { createAssociationsBatchService } from '../services/associations-batch.service.js'
 import { insertAssociationTypes } from '../repositories/association-types.repository.js'
 import { createUsageReportsService } from '../services/usage-reports.service.js'
+import { createStatisticsKeeper } from '../services/statistics.service.js'
 import { createImportApplier } from '../services/import-applier.service.js'
 import { createImportRunner, type RunnerLog } from '../services/import-runner.js'
 import { createImportsService } from '../services/imports.service.js'
@@ -34,6 +35,7 @@ export interface ServicesOptions {
 }
 
 const silentLog: RunnerLog = { info () {}, warn () {}, error () {} }
+const STATISTICS_CHECK_MS = 60_000
 
 export function createServices (db: Kysely<Database>, config: Config, options: ServicesOptions = {}) {
   const objectTypes = createObjectTypesService(db)
@@ -51,7 +53,9 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   // Imports: the applier (rows -> records, associations, labels), the job runner (started by the plugin below, not
   // here) and the API service.
   const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
-  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport })
+  // Bulk loads outrun the planner's statistics when autovacuum is off: the runner lets this refresh them after chunks.
+  const statistics = createStatisticsKeeper(db, options.log ?? silentLog)
+  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport, afterChunk: statistics.check })
   const imports = createImportsService(db, config, importApplier, importRunner)
   // The change feed (events are appended by the association writes above) and webhooks: the API, and the worker
   // (started by the plugin below, not here).
@@ -60,7 +64,7 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const webhookDispatcher = createWebhookDispatcher(db, config, { log: options.webhookLog ?? silentLog, singleProcess: options.singleProcess })
   const usageReports = createUsageReportsService(db, config)
   const search = createSearchService(db, objectTypes)
-  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports, search, events, webhooks, webhookDispatcher }
+  return { accounts, objectTypes, records, associationTypes, associations, limits, recordAssociations, associationsBatch, recordsBatch, importApplier, importRunner, imports, usageReports, search, events, webhooks, webhookDispatcher, statistics }
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -85,4 +89,7 @@ export default fp<{ config: Config }>(async (app, opts) => {
     services.events.startPurge(app.log.child({ component: 'event-purge' }))
   })
   app.addHook('preClose', async () => { await Promise.all([services.webhookDispatcher.stop(), services.events.stopPurge()]) })
+  // Planner statistics of the hot tables, checked every minute (acts only when autovacuum is off).
+  app.addHook('onReady', async () => { services.statistics.start(STATISTICS_CHECK_MS) })
+  app.addHook('preClose', async () => { await services.statistics.stop() })
 }, { name: 'services', dependencies: ['db'] })

@@ -34,6 +34,8 @@ export interface ImportRunnerOptions {
   singleProcess?: boolean
   /** Run this import only (the CLI), not whatever else is waiting. */
   only?: { accountId: number, id: number }
+  /** Awaited after each committed chunk, outside its transaction (planner statistics during bulk loads). */
+  afterChunk?: () => Promise<void>
 }
 
 export interface ImportRunner {
@@ -174,7 +176,7 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
    * progress to the next file; after the last file the import is DONE.
    */
   async function commitChunk (ctx: JobContext, fileIndex: number, rowsBefore: number, rows: ImportRow[], endOfFile: boolean): Promise<boolean> {
-    return await whileHeld(ctx, async (trx, row) => {
+    const committed = await whileHeld(ctx, async (trx, row) => {
       if (row.file_index !== fileIndex || row.rows_done !== rowsBefore) throw new Error(`import ${ctx.id}: progress moved under the runner (file ${row.file_index} row ${row.rows_done}, expected file ${fileIndex} row ${rowsBefore})`)
       const outcome = rows.length > 0 ? await applier.applyChunk(trx, ctx.accountId, ctx.plan, fileIndex, rows) : EMPTY_OUTCOME
       await repo.insertImportErrors(trx, outcome.errors.map((e) => errorRow(ctx.accountId, ctx.id, fileIndex, e)))
@@ -187,6 +189,8 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
         ...(last ? { state: 'DONE', finished_at: new Date(), lease_owner: null, lease_expires_at: null } : {})
       }, last ? undefined : leaseMs)
     })
+    if (committed) await options.afterChunk?.()
+    return committed
   }
 
   /** Second pass over one file: skips the `skip` rows already committed, then applies the rest chunk by chunk. */
