@@ -9,6 +9,7 @@ import servicesPlugin from './plugins/services.js'
 import errorHandlerPlugin, { frameworkErrors } from './plugins/error-handler.js'
 import authPlugin from './plugins/auth.js'
 import openapiPlugin from './plugins/openapi.js'
+import metricsPlugin from './plugins/metrics.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
 import { RECORD_SCHEMAS } from './schemas/records.schemas.js'
 import { RECORD_BATCH_SCHEMAS } from './schemas/records-batch.schemas.js'
@@ -115,6 +116,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   await app.register(errorHandlerPlugin)
   await app.register(dbPlugin, { config, handle: options.database })
+  // Before the services (import rows counter) and every route (request histograms).
+  await app.register(metricsPlugin, { config })
   await app.register(servicesPlugin, { config })
   await app.register(openapiPlugin, { config })
 

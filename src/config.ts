@@ -15,6 +15,7 @@ export const ConfigSchema = Type.Object({
   DB_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, description: 'Connection and statement timeout' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
   DOCS_ENABLED: Type.Boolean({ default: true }),
+  METRICS_ENABLED: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics (no API key: keep the port private or set false)' }),
   BOOTSTRAP_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 })),
   CLOSE_GRACE_DELAY_MS: Type.Integer({ default: 10000, minimum: 0 }),
   PUBLIC_URL: Type.Optional(Type.String({ description: 'Base URL shown in the explorer and in paging links' })),

@@ -32,6 +32,8 @@ export interface ServicesOptions {
   onlyImport?: { accountId: number, id: number }
   /** Where the webhook dispatcher logs; silent by default. */
   webhookLog?: RunnerLog
+  /** Told the row count of every import chunk committed (metrics). */
+  onImportRowsApplied?: (rows: number) => void
 }
 
 const silentLog: RunnerLog = { info () {}, warn () {}, error () {} }
@@ -55,7 +57,7 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
   // Bulk loads outrun the planner's statistics when autovacuum is off: the runner lets this refresh them after chunks.
   const statistics = createStatisticsKeeper(db, options.log ?? silentLog)
-  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport, afterChunk: statistics.check })
+  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport, onRowsApplied: options.onImportRowsApplied, afterChunk: statistics.check })
   const imports = createImportsService(db, config, importApplier, importRunner)
   // The change feed (events are appended by the association writes above) and webhooks: the API, and the worker
   // (started by the plugin below, not here).
@@ -77,7 +79,8 @@ export default fp<{ config: Config }>(async (app, opts) => {
   const services = createServices(app.db, opts.config, {
     log: app.log.child({ component: 'import-runner' }),
     webhookLog: app.log.child({ component: 'webhooks' }),
-    singleProcess: app.dbEngine === 'pglite'
+    singleProcess: app.dbEngine === 'pglite',
+    onImportRowsApplied: (rows) => { app.appMetrics.importRowsApplied.inc(rows) }
   })
   app.decorate('services', services)
   // The import runner works while the app is up; on close it stops at a chunk boundary before the database closes.
@@ -92,4 +95,4 @@ export default fp<{ config: Config }>(async (app, opts) => {
   // Planner statistics of the hot tables, checked every minute (acts only when autovacuum is off).
   app.addHook('onReady', async () => { services.statistics.start(STATISTICS_CHECK_MS) })
   app.addHook('preClose', async () => { await services.statistics.stop() })
-}, { name: 'services', dependencies: ['db'] })
+}, { name: 'services', dependencies: ['db', 'app-metrics'] })

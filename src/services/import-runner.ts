@@ -34,6 +34,8 @@ export interface ImportRunnerOptions {
   singleProcess?: boolean
   /** Run this import only (the CLI), not whatever else is waiting. */
   only?: { accountId: number, id: number }
+  /** Called after each committed chunk with its row count (metrics). */
+  onRowsApplied?: (rows: number) => void
   /** Awaited after each committed chunk, outside its transaction (planner statistics during bulk loads). */
   afterChunk?: () => Promise<void>
 }
@@ -189,6 +191,7 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
         ...(last ? { state: 'DONE', finished_at: new Date(), lease_owner: null, lease_expires_at: null } : {})
       }, last ? undefined : leaseMs)
     })
+    if (committed && rows.length > 0) options.onRowsApplied?.(rows.length)
     if (committed) await options.afterChunk?.()
     return committed
   }
