@@ -8,6 +8,8 @@ import dbPlugin from './plugins/db.js'
 import servicesPlugin from './plugins/services.js'
 import errorHandlerPlugin, { frameworkErrors } from './plugins/error-handler.js'
 import authPlugin from './plugins/auth.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
+import loadSheddingPlugin from './plugins/load-shedding.js'
 import openapiPlugin from './plugins/openapi.js'
 import metricsPlugin from './plugins/metrics.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
@@ -124,7 +126,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(healthRoutes)
   // The API proper: every route below needs a bearer key.
   await app.register(async (api) => {
+    // Shed load before any work (even the key lookup); then authenticate; then count the call against the key.
+    await api.register(loadSheddingPlugin, { config })
     await api.register(authPlugin)
+    await api.register(rateLimitPlugin, { config })
     await api.register(recordsRoutes)
     await api.register(searchRoutes)
     await api.register(recordsBatchRoutes, { config })

@@ -41,7 +41,15 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_RETRY_BASE_MS: Type.Integer({ default: 30_000, minimum: 1, description: 'First retry delay; doubles per attempt, with jitter' }),
   WEBHOOK_RETRY_MAX_MS: Type.Integer({ default: 3_600_000, minimum: 1, description: 'Longest delay between two attempts' }),
   WEBHOOK_RETRY_FOR_MS: Type.Integer({ default: 86_400_000, minimum: 1, description: 'How long a delivery is retried before it is given up (FAILED)' }),
-  WEBHOOK_LEASE_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How long a worker holds a subscription without renewing; at least twice DELIVERY_TIMEOUT_MS is used' })
+  WEBHOOK_LEASE_MS: Type.Integer({ default: 60_000, minimum: 100, description: 'How long a worker holds a subscription without renewing; at least twice DELIVERY_TIMEOUT_MS is used' }),
+  RATE_LIMIT_BURST_PER_10S: Type.Integer({ default: 150, minimum: 1, description: 'Calls per API key per 10 s rolling window (HubSpot TEN_SECONDLY_ROLLING); a key row may set its own' }),
+  RATE_LIMIT_DAILY: Type.Integer({ default: 500_000, minimum: 1, description: 'Calls per API key per UTC day (HubSpot DAILY); a key row may set its own' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis for rate-limit counters shared by every instance; unset = counters in this process' })),
+  RATE_LIMIT_REDIS_PREFIX: Type.String({ default: 'associations:ratelimit:', minLength: 1, description: 'Prefix of the rate-limit keys in Redis' }),
+  LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 0, minimum: 0, description: 'Answer 503 while the mean event-loop delay is above this (ms), e.g. 1000 on PostgreSQL; 0 = off (embedded PGlite runs queries on the event loop)' }),
+  LOAD_SHED_MAX_HEAP_BYTES: Type.Optional(Type.Integer({ minimum: 0, description: 'Answer 503 while the V8 heap in use is above this; unset = 90% of the heap limit, 0 = off' })),
+  LOAD_SHED_MAX_RSS_BYTES: Type.Integer({ default: 0, minimum: 0, description: 'Answer 503 while the resident set size is above this; 0 = off' }),
+  LOAD_SHED_SAMPLE_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 10, description: 'How often event-loop delay and memory are sampled' })
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>

@@ -21,6 +21,10 @@ export interface ApiKeysTable {
   created_at: Timestamp
   last_used_at: NullableTimestamp
   revoked_at: NullableTimestamp
+  /** Calls per 10 s rolling window for this key; NULL = RATE_LIMIT_BURST_PER_10S. */
+  rate_limit_burst_per_10s: ColumnType<number | null, number | null | undefined, number | null>
+  /** Calls per day for this key; NULL = RATE_LIMIT_DAILY. */
+  rate_limit_daily: ColumnType<number | null, number | null | undefined, number | null>
 }
 
 export interface PropertyDefinition {

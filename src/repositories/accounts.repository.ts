@@ -28,12 +28,14 @@ export interface ActiveKey {
   scopes: string[]
   last_used_at: Date | null
   is_operator: boolean
+  rate_limit_burst_per_10s: number | null
+  rate_limit_daily: number | null
 }
 
 export async function findActiveKeyByHash (db: Executor, secretHash: string): Promise<ActiveKey | undefined> {
   return await db.selectFrom('api_keys')
     .innerJoin('accounts', 'accounts.id', 'api_keys.account_id')
-    .select(['api_keys.id', 'api_keys.account_id', 'api_keys.scopes', 'api_keys.last_used_at', 'accounts.is_operator'])
+    .select(['api_keys.id', 'api_keys.account_id', 'api_keys.scopes', 'api_keys.last_used_at', 'accounts.is_operator', 'api_keys.rate_limit_burst_per_10s', 'api_keys.rate_limit_daily'])
     .where('api_keys.secret_hash', '=', secretHash)
     .where('api_keys.revoked_at', 'is', null)
     .executeTakeFirst()

@@ -13,6 +13,8 @@ export interface Principal {
   keyId: number
   scopes: readonly string[]
   isOperator: boolean
+  /** This key's own limits (api_keys columns); null = the service-wide RATE_LIMIT_* values. */
+  rateLimits?: { burstPer10s: number | null, daily: number | null }
 }
 
 export interface ApiKeyView {
@@ -100,7 +102,13 @@ export function createAccountsService (db: Kysely<Database>, seeders: AccountSee
       if (found.last_used_at === null || Date.now() - found.last_used_at.getTime() > TOUCH_INTERVAL_MS) {
         accounts.touchApiKey(db, found.id).catch((err: unknown) => log?.warn({ err }, 'could not record API key use'))
       }
-      return { accountId: found.account_id, keyId: found.id, scopes: found.scopes, isOperator: found.is_operator }
+      return {
+        accountId: found.account_id,
+        keyId: found.id,
+        scopes: found.scopes,
+        isOperator: found.is_operator,
+        rateLimits: { burstPer10s: found.rate_limit_burst_per_10s, daily: found.rate_limit_daily }
+      }
     },
 
     /** Operators see every account; others see their own. */

@@ -20,7 +20,14 @@ export interface Teardown { teardown: (fn: () => unknown) => void }
 
 export async function build (t: Teardown, overrides: Partial<Config> = {}): Promise<TestApp> {
   const database = await createTestDatabase(overrides.DB_POOL_MAX ?? 10)
-  const config = loadConfig({}, { LOG_LEVEL: 'silent', DOCS_ENABLED: true, ...overrides })
+  // Suites make thousands of calls per file with one key: limits far above that unless a test sets its own.
+  const config = loadConfig({}, {
+    LOG_LEVEL: 'silent',
+    DOCS_ENABLED: true,
+    RATE_LIMIT_BURST_PER_10S: 1_000_000_000,
+    RATE_LIMIT_DAILY: 1_000_000_000,
+    ...overrides
+  })
   const app = await buildApp(config, { database: database.handle, logger: false })
   t.teardown(async () => {
     await app.close()
