@@ -32,7 +32,8 @@ type LabelMode = 'replace' | 'add'
 const pairContext = (fromId: string, toId: string): Record<string, string[]> => ({ fromObjectId: [fromId], toObjectId: [toId] })
 const countKey = (type: string, id: number, toType: string): string => `${type}|${id}|${toType}`
 
-interface Done { index: number, fromId: number, toId: number, typeIds: number[] }
+/** An accepted input: the pair's from -> to type ids afterwards, and those this write added (the unlabeled one when the pair is new). */
+interface Done { index: number, fromId: number, toId: number, typeIds: number[], added: number[] }
 
 /** What a batch decided: the rows to write and, per input, its outcome. */
 interface Decided { done: Done[], failed: StandardError[], inserts: single.Edge[], deletes: single.Edge[] }
@@ -151,7 +152,7 @@ function decide (pair: PairTypes, planned: Planned[], state: BatchState, mode: L
       }
       const typeIds = [...have, ...add.map((r) => r.type_id)].filter((id) => !remove.some((r) => r.type_id === id))
       existing.set(`${p.fromId}|${p.toId}`, new Set(typeIds))
-      decided.done.push({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds })
+      decided.done.push({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds, added: add.map((r) => r.type_id) })
     } catch (err) {
       decided.failed.push(toStandardError(err, pairContext(String(p.fromId), String(p.toId))))
     }

@@ -47,7 +47,6 @@ import type { AssociationsBatchService, PairInput } from './associations-batch.s
 import type { ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
 import { buildPlan, RECORD_ID, type CompiledFile, type CompiledLink, type CompiledPlan, type CompiledSlot } from './import-plan.js'
 import { parseRecordId } from './records.service.js'
-import { typeIdsForPairs } from '../repositories/associations-batch.repository.js'
 
 export interface ImportApplierDeps {
   objectTypes: ObjectTypesService
@@ -208,7 +207,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
   /** One association writer call for a link: every applied row's pair, rows with the same pair merged. */
   async function writeLink (trx: Executor, accountId: number, pair: PairTypes, link: CompiledLink, index: number, applied: ParsedRow[],
     targets: Map<ParsedRow, Array<RecordPlan | number | undefined>>, idOf: (r: RecordPlan) => number) {
-    const inputs = new Map<string, { fromId: number, toId: number, types: AssociationSpec[], rows: ParsedRow[], fresh: boolean }>()
+    const inputs = new Map<string, { fromId: number, toId: number, types: AssociationSpec[], rows: ParsedRow[] }>()
     const idFor = (t: RecordPlan | number | undefined): number | undefined => t === undefined ? undefined : typeof t === 'number' ? t : idOf(t)
     for (const p of applied) {
       const slots = targets.get(p) ?? []
@@ -218,28 +217,18 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
       const toId = idFor(toT)
       if (fromId === undefined || toId === undefined) continue
       const id = `${fromId}|${toId}`
-      const input = inputs.get(id) ?? { fromId, toId, types: [...link.types], rows: [], fresh: (typeof fromT === 'object' && fromT.existing === undefined) || (typeof toT === 'object' && toT.existing === undefined) }
+      const input = inputs.get(id) ?? { fromId, toId, types: [...link.types], rows: [] }
       for (const spec of p.labels[index] ?? []) if (!input.types.some((t) => t.associationTypeId === spec.associationTypeId)) input.types.push(spec)
       input.rows.push(p)
       inputs.set(id, input)
     }
     const list = [...inputs.values()]
     if (list.length === 0) return { created: 0, labelsAdded: 0, failures: [] }
-    const before = new Map<string, Set<number>>()
-    const known = list.filter((i) => !i.fresh).map((i) => ({ fromId: i.fromId, toId: i.toId }))
-    for (const r of await typeIdsForPairs(trx, accountId, pair.from.typeId, pair.to.typeId, known)) {
-      const id = `${r.from_id}|${r.to_id}`
-      before.set(id, (before.get(id) ?? new Set()).add(r.type_id))
-    }
     const pairInputs: PairInput[] = list.map((i) => ({ from: { id: String(i.fromId) }, to: { id: String(i.toId) }, types: i.types }))
     const { done, errors } = await associationsBatch.writeInTransaction(trx, accountId, pair, pairInputs, 'add')
-    let created = 0
-    let labelsAdded = 0
-    for (const d of done) {
-      const had = before.get(`${d.fromId}|${d.toId}`) ?? new Set<number>()
-      if (!had.has(pair.unlabeled.type_id)) created++
-      labelsAdded += d.typeIds.filter((t) => !had.has(t) && pair.forward.get(t)?.role === 'label').length
-    }
+    // The writer reports what each input added: new pairs carry the unlabeled type.
+    const created = done.filter((d) => d.added.includes(pair.unlabeled.type_id)).length
+    const labelsAdded = done.reduce((n, d) => n + d.added.filter((t) => pair.forward.get(t)?.role === 'label').length, 0)
     const failures = errors.map((error) => ({ error, rows: inputs.get(`${error.context.fromObjectId?.[0] ?? ''}|${error.context.toObjectId?.[0] ?? ''}`)?.rows ?? [] }))
     return { created, labelsAdded, failures }
   }
