@@ -1,13 +1,13 @@
 // `npm run check:invariants`: checks the configured database (DATABASE_URL or PGlite in DATA_DIR) against every
 // association invariant; prints each check with up to 20 violations and exits 1 when any is found.
-import { loadConfig } from '../config.js'
-import { openDatabase } from '../db/database.js'
+import { openCliDatabase, processIo } from './cli-support.js'
 import { checkInvariants } from '../services/invariants.service.js'
 
 async function main (): Promise<number> {
-  const config = loadConfig()
+  const opened = await openCliDatabase(processIo, process.env, undefined, 1)
+  if (opened === undefined) return 2
+  const { config, handle } = opened
   const where = config.DATABASE_URL !== undefined ? 'PostgreSQL' : `PGlite (${config.DATA_DIR})`
-  const handle = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 1, timeoutMs: config.DB_TIMEOUT_MS })
   try {
     const checks = await checkInvariants(handle.db, { cap: config.MAX_ASSOCIATIONS_PER_TYPE })
     let failed = 0

@@ -7,8 +7,8 @@ import { basename } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { loadConfig, type Config } from '../config.js'
-import { openDatabase, type DatabaseHandle } from '../db/database.js'
+import type { DatabaseHandle } from '../db/database.js'
+import { openCliDatabase, processIo, UsageError, type CliIo } from './cli-support.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { createServices } from '../plugins/services.js'
 import { findOperatorAccount } from '../repositories/accounts.repository.js'
@@ -29,11 +29,6 @@ server first). Ctrl-C cancels the import at its next chunk boundary. Exit code: 
 1 FAILED or CANCELED, 2 bad arguments.
 `
 
-export interface CliIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-}
-
 export interface ImportCliOptions {
   env?: Record<string, string | undefined>
   io?: CliIo
@@ -44,8 +39,6 @@ export interface ImportCliOptions {
   /** How often progress is read, in ms. */
   pollMs?: number
 }
-
-class UsageError extends Error {}
 
 interface Command { files: string[], mapping: string, accountId?: number, name?: string }
 
@@ -101,7 +94,7 @@ const SHOWN_ERRORS = 20
 
 /** Runs one import; returns the exit code (0 DONE, 1 FAILED/CANCELED or an error, 2 bad arguments). */
 export async function runImportCli (argv: readonly string[], options: ImportCliOptions = {}): Promise<number> {
-  const io = options.io ?? { stdout: (s: string) => { process.stdout.write(s) }, stderr: (s: string) => { process.stderr.write(s) } }
+  const io = options.io ?? processIo
   let command: Command | 'help'
   try {
     command = parseImportArgs(argv)
@@ -120,20 +113,9 @@ export async function runImportCli (argv: readonly string[], options: ImportCliO
     io.stderr(`Error: cannot read the mapping ${command.mapping}: ${(err as Error).message}\n`)
     return 2
   }
-  let config: Config
-  try {
-    config = loadConfig(options.env ?? process.env)
-  } catch (err) {
-    io.stderr(`Invalid configuration: ${(err as Error).message}\n`)
-    return 1
-  }
-  let handle = options.database
-  try {
-    handle ??= await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 3, timeoutMs: config.DB_TIMEOUT_MS })
-  } catch (err) {
-    io.stderr(`Could not open the database: ${(err as Error).message}\n`)
-    return 1
-  }
+  const opened = await openCliDatabase(io, options.env ?? process.env, options.database, 3)
+  if (opened === undefined) return 1
+  const { config, handle } = opened
   const db = handle.db
   let stopRunner = async (): Promise<void> => {}
   let onSigint: (() => void) | undefined

@@ -1,7 +1,7 @@
 // `npm run keys -- <command>`: accounts and API keys from the command line, on the configured database.
 import { parseArgs } from 'node:util'
-import { loadConfig, type Config } from '../config.js'
-import { openDatabase, type DatabaseHandle } from '../db/database.js'
+import type { DatabaseHandle } from '../db/database.js'
+import { openCliDatabase, processIo, UsageError, type CliIo } from './cli-support.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { createServices } from '../plugins/services.js'
 import { findOperatorAccount } from '../repositories/accounts.repository.js'
@@ -21,18 +21,6 @@ Without --account the operator account is used.
 --scopes defaults to every scope except admin. Scopes: ${SCOPES.join(', ')}
 The database is the one the server uses (DATABASE_URL, or PGlite in DATA_DIR); stop a PGlite server first.
 `
-
-export interface CliIo {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-}
-
-const processIo: CliIo = {
-  stdout: (text) => { process.stdout.write(text) },
-  stderr: (text) => { process.stderr.write(text) }
-}
-
-class UsageError extends Error {}
 
 type Command =
   | { kind: 'create', name: string, scopes: string[], accountId?: number }
@@ -133,20 +121,9 @@ export async function runKeysCli (argv: readonly string[], options: KeysCliOptio
     io.stdout(USAGE)
     return 0
   }
-  let config: Config
-  try {
-    config = loadConfig(options.env ?? process.env)
-  } catch (err) {
-    io.stderr(`Invalid configuration: ${(err as Error).message}\n`)
-    return 1
-  }
-  let handle = options.database
-  try {
-    handle ??= await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: 2, timeoutMs: config.DB_TIMEOUT_MS })
-  } catch (err) {
-    io.stderr(`Could not open the database: ${(err as Error).message}\n`)
-    return 1
-  }
+  const opened = await openCliDatabase(io, options.env ?? process.env, options.database, 2)
+  if (opened === undefined) return 1
+  const { config, handle } = opened
   try {
     await migrateToLatest(handle.db)
     const { accounts } = createServices(handle.db, config)
