@@ -20,7 +20,7 @@ export interface CountDelta { from_type: string, from_id: number, to_type: strin
 export const byText = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
 
 /** Primary-key order of edges: (from_type, from_id, to_type, to_id, type_id). */
-export function compareEdges (a: Edge, b: Edge): number {
+function compareEdges (a: Edge, b: Edge): number {
   return byText(a.from_type, b.from_type) || a.from_id - b.from_id || byText(a.to_type, b.to_type) || a.to_id - b.to_id || a.type_id - b.type_id
 }
 

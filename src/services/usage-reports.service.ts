@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from '../lib/paging.js'
 import { ObjectNotFoundError, withDetails } from '../errors.js'
 
 /** A record is "high usage" at this share of a limit (HubSpot's rule). */
-export const HIGH_USAGE_PERCENT = 80
+const HIGH_USAGE_PERCENT = 80
 const CSV_PAGE = 5000
 
 export interface UsageReportsConfig { MAX_ASSOCIATIONS_PER_TYPE: number }
