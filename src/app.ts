@@ -10,6 +10,7 @@ import errorHandlerPlugin, { frameworkErrors } from './plugins/error-handler.js'
 import authPlugin from './plugins/auth.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import loadSheddingPlugin from './plugins/load-shedding.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import openapiPlugin from './plugins/openapi.js'
 import metricsPlugin from './plugins/metrics.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
@@ -130,6 +131,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await api.register(loadSheddingPlugin, { config })
     await api.register(authPlugin)
     await api.register(rateLimitPlugin, { config })
+    // Writes with an Idempotency-Key: a retry gets the first answer (after the key's account is known and the call counted).
+    await api.register(idempotencyPlugin, { config })
     await api.register(recordsRoutes)
     await api.register(searchRoutes)
     await api.register(recordsBatchRoutes, { config })

@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object({
   IMPORT_POLL_MS: Type.Integer({ default: 2000, minimum: 50, description: 'How often an idle runner looks for imports to start or resume' }),
   EVENT_RETENTION_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0, description: 'How long association change events are kept (days; fractions allowed)' }),
   EVENT_PURGE_INTERVAL_MS: Type.Integer({ default: 3_600_000, minimum: 10, description: 'How often old events and delivery logs are purged' }),
+  IDEMPOTENCY_TTL_HOURS: Type.Number({ default: 24, exclusiveMinimum: 0, description: 'How long an Idempotency-Key is remembered (hours; fractions allowed)' }),
+  IDEMPOTENCY_PURGE_INTERVAL_MS: Type.Integer({ default: 3_600_000, minimum: 10, description: 'How often expired idempotency keys are purged' }),
   WEBHOOK_BATCH_SIZE: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Most events per webhook delivery' }),
   WEBHOOK_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 100, description: 'Subscriptions delivered to at once by one process' }),
   WEBHOOK_POLL_MS: Type.Integer({ default: 1000, minimum: 10, description: 'How often the webhook worker looks for new events and due retries' }),

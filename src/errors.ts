@@ -27,6 +27,10 @@ export const ConflictError = createError('ASSOC_CONFLICT', '%s', 409)
 export const LimitExceededError = createError('ASSOC_LIMIT_EXCEEDED', '%s', 400)
 export const UnauthenticatedError = createError('ASSOC_UNAUTHENTICATED', '%s', 401)
 export const MissingScopesError = createError('ASSOC_MISSING_SCOPES', 'This API key does not have the required scope: %s', 403)
+export const IdempotencyKeyInvalidError = createError('ASSOC_IDEMPOTENCY_KEY_INVALID', '%s', 400)
+export const IdempotencyKeyReusedError = createError('ASSOC_IDEMPOTENCY_KEY_REUSED', '%s', 422)
+/** A retry that cannot be answered now or ever (in progress, answer lost or withheld); subCategory says which. */
+export const IdempotencyConflictError = createError('ASSOC_IDEMPOTENCY_CONFLICT', '%s', 409)
 
 const categories = {
   ASSOC_INVALID_INPUT: 'VALIDATION_ERROR',
@@ -35,7 +39,10 @@ const categories = {
   ASSOC_CONFLICT: 'CONFLICT',
   ASSOC_LIMIT_EXCEEDED: 'LIMITS_ERROR',
   ASSOC_UNAUTHENTICATED: 'INVALID_AUTHENTICATION',
-  ASSOC_MISSING_SCOPES: 'MISSING_SCOPES'
+  ASSOC_MISSING_SCOPES: 'MISSING_SCOPES',
+  ASSOC_IDEMPOTENCY_KEY_INVALID: 'VALIDATION_ERROR',
+  ASSOC_IDEMPOTENCY_KEY_REUSED: 'VALIDATION_ERROR',
+  ASSOC_IDEMPOTENCY_CONFLICT: 'CONFLICT'
 } as const satisfies Record<string, ErrorCategory>
 
 export type DomainErrorCode = keyof typeof categories

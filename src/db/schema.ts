@@ -200,6 +200,18 @@ export interface WebhookDeliveriesTable {
   delivered_at: NullableTimestamp
 }
 
+export interface IdempotencyKeysTable {
+  account_id: number
+  key: string
+  fingerprint: string
+  status: number | null
+  response_body: string | null
+  content_type: string | null
+  body_withheld: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
 export interface Database {
   accounts: AccountsTable
   api_keys: ApiKeysTable
@@ -215,6 +227,7 @@ export interface Database {
   events: EventsTable
   webhook_subscriptions: WebhookSubscriptionsTable
   webhook_deliveries: WebhookDeliveriesTable
+  idempotency_keys: IdempotencyKeysTable
 }
 
 export type AccountRow = Selectable<AccountsTable>
@@ -230,3 +243,4 @@ export type ImportErrorRow = Selectable<ImportErrorsTable>
 export type NewImportErrorRow = Insertable<ImportErrorsTable>
 export type WebhookSubscriptionRow = Selectable<WebhookSubscriptionsTable>
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>
+export type IdempotencyKeyRow = Selectable<IdempotencyKeysTable>

@@ -12,7 +12,8 @@ const webhooksRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['Webhooks']
 
   app.post(base, {
-    config: { scope: 'admin' },
+    // The answer holds the signing secret: an Idempotency-Key retry learns the status only, never the secret.
+    config: { scope: 'admin', idempotency: 'status-only' },
     schema: {
       operationId: 'webhooks-subscriptions-create', tags, summary: 'Subscribe a URL to association changes',
       description: 'Batches of events are POSTed to `targetUrl`, signed: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`. ' +

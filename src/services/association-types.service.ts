@@ -1,5 +1,6 @@
 // Association types per object pair: the HUBSPOT_DEFINED seed, custom-object unlabeled types, and label definitions (L1-L4).
 import type { Kysely } from 'kysely'
+import { inTransaction } from '../db/transaction.js'
 import type { Database, AssociationTypeRow, NewAssociationTypeRow } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as repo from '../repositories/association-types.repository.js'
@@ -52,7 +53,9 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
     let rows = await repo.findPairTypes(exec, accountId, from.typeId, to.typeId)
     let unlabeled = rows.find((r) => r.role === 'unlabeled' && r.from_type === from.typeId && r.to_type === to.typeId)
     if (unlabeled === undefined) {
-      await repo.insertAssociationTypes(exec, await unlabeledRowsFor(exec, accountId, from, to))
+      // First use of a pair outside a transaction: the rows are a write like any other (idempotency claim, retries).
+      const create = async (trx: Executor): Promise<void> => { await repo.insertAssociationTypes(trx, await unlabeledRowsFor(trx, accountId, from, to)) }
+      await (exec.isTransaction ? create(exec) : inTransaction(db, create))
       rows = await repo.findPairTypes(exec, accountId, from.typeId, to.typeId)
       unlabeled = rows.find((r) => r.role === 'unlabeled' && r.from_type === from.typeId && r.to_type === to.typeId)
       if (unlabeled === undefined) throw new Error(`no unlabeled association type for ${from.typeId} -> ${to.typeId}`)
@@ -130,7 +133,7 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
         })
       }
       const [from, to] = await resolveTypes(accountId, fromSegment, toSegment)
-      return await db.transaction().execute(async (trx) => {
+      return await inTransaction(db, async (trx) => {
         await pairTypes(trx, accountId, from, to)
         await repo.lockPairTypes(trx, accountId, from.typeId, to.typeId)
         const pair = await pairTypes(trx, accountId, from, to)
@@ -165,7 +168,7 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
     /** L3: renames a user-defined label; type ids never change. A single label keeps one text in both directions. */
     async updateLabel (accountId: number, fromSegment: string, toSegment: string, input: LabelUpdate): Promise<void> {
       const [from, to] = await resolveTypes(accountId, fromSegment, toSegment)
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         const pair = await pairTypes(trx, accountId, from, to)
         const row = userLabel(pair, input.associationTypeId)
         const inverse = pair.backward.get(row.inverse_type_id)
@@ -186,7 +189,7 @@ export function createAssociationTypesService (db: Kysely<Database>, objectTypes
     /** L4: deletes a user-defined label (both directions). In use: 400 with the count, unless `force` removes it from those associations first. */
     async deleteLabel (accountId: number, fromSegment: string, toSegment: string, typeId: number, force: boolean, actor: Actor = NO_ACTOR): Promise<void> {
       const [from, to] = await resolveTypes(accountId, fromSegment, toSegment)
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         await pairTypes(trx, accountId, from, to)
         await repo.lockPairTypes(trx, accountId, from.typeId, to.typeId)
         const pair = await pairTypes(trx, accountId, from, to)

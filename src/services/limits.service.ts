@@ -1,5 +1,6 @@
 // Per-type association limits (maxToObjectIds, C1-C5): at most the per-record cap, enforced on new associations only.
 import type { Kysely } from 'kysely'
+import { inTransaction } from '../db/transaction.js'
 import type { AssociationTypeRow, Database } from '../db/schema.js'
 import * as repo from '../repositories/association-types.repository.js'
 import { runBatch, type BatchOutcome } from '../lib/batch.js'
@@ -50,7 +51,7 @@ export function createLimitsService (db: Kysely<Database>, types: AssociationTyp
       if (!mustExist && row.max_to_object_ids !== null) {
         throw withDetails(new InvalidInputError(`A limit is already configured for type ${input.typeId}; use batch/update`), { context: { typeId: [String(input.typeId)] } })
       }
-      const updated = await repo.setMaxToObjectIds(db, accountId, row.type_id, input.maxToObjectIds)
+      const updated = await inTransaction(db, async (trx) => await repo.setMaxToObjectIds(trx, accountId, row.type_id, input.maxToObjectIds))
       if (row.role === 'unlabeled') objectLimit = input.maxToObjectIds
       return toConfiguration(updated as AssociationTypeRow)
     }, (input) => ({ typeId: [String(input.typeId)], category: [input.category] }))
@@ -81,7 +82,7 @@ export function createLimitsService (db: Kysely<Database>, types: AssociationTyp
     async purge (accountId: number, fromSegment: string, toSegment: string, inputs: LimitSpec[]): Promise<void> {
       const pair = await types.resolvePair(accountId, fromSegment, toSegment)
       const rows = inputs.map((input) => typeOf(pair, input))
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         for (const row of rows) await repo.setMaxToObjectIds(trx, accountId, row.type_id, null)
       })
     }

@@ -1,5 +1,6 @@
 // Object types: resolves any accepted path spelling to a type, and manages custom object schemas (2-<n>).
 import type { Kysely } from 'kysely'
+import { inTransaction } from '../db/transaction.js'
 import type { Database, ObjectTypeRow, PropertyDefinition } from '../db/schema.js'
 import * as repo from '../repositories/object-types.repository.js'
 import { countLiveRecords, purgeArchivedRecords } from '../repositories/records.repository.js'
@@ -71,7 +72,7 @@ export function createObjectTypesService (db: Kysely<Database>) {
       if (RESERVED_NAMES.has(name)) throw new InvalidInputError(`The name '${input.name}' is reserved for a standard object type`)
       const properties = normaliseProperties(input)
       const duplicate = (): Error => withDetails(new ConflictError(`An object schema named '${name}' already exists`), { context: { name: [name] } })
-      return await db.transaction().execute(async (trx) => {
+      return await inTransaction(db, async (trx) => {
         if (await repo.findObjectType(trx, accountId, name) !== undefined) throw duplicate()
         const n = await repo.nextCustomTypeNumber(trx)
         const [row] = await repo.insertObjectTypes(trx, accountId, [{
@@ -106,7 +107,7 @@ export function createObjectTypesService (db: Kysely<Database>) {
       const stillUsed = (live: number): Error => withDetails(new InvalidInputError(`Object schema ${row.type_id} still has ${live > 0 ? live : 'live'} records; archive them first`), {
         context: { objectTypeId: [row.type_id], ...(live > 0 ? { records: [String(live)] } : {}) }
       })
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         // Lock the type first: records being created commit before the count (and are counted), later ones wait and then fail.
         if (await repo.lockObjectType(trx, accountId, row.type_id) === undefined) {
           throw new ObjectNotFoundError(`No custom object schema '${segment.slice(0, 100)}' exists`)

@@ -1,6 +1,7 @@
 // Records (CRM v3 objects): read by id or unique identifier, list, update, archive. Creation (single, with inline
 // associations, and batches) is in records-batch.service.ts; the property and identifier rules below are shared with it.
 import type { Kysely } from 'kysely'
+import { inTransaction } from '../db/transaction.js'
 import type { Database, PropertyValues, RecordRow } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as repo from '../repositories/records.repository.js'
@@ -73,7 +74,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
     async update (accountId: number, typeSegment: string, idOrValue: string, input: PropertyInput, idProperty?: string): Promise<SimplePublicObject> {
       const type = await objectTypes.resolve(accountId, typeSegment)
       const { set, remove } = splitProperties(input)
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await inTransaction(db, async (trx) => {
         const current = await find(trx, accountId, type, idOrValue, idProperty)
         const changedKeys = uniqueKeys(type, set)
         const clearedKeys = remove.filter((p) => type.uniqueProperties.includes(p))
@@ -90,7 +91,7 @@ export function createRecordsService (db: Kysely<Database>, objectTypes: ObjectT
     /** Archives a record and frees its unique identifiers. Hooks (associations) run in the same transaction. */
     async archive (accountId: number, typeSegment: string, idOrValue: string, actor: Actor = NO_ACTOR): Promise<void> {
       const type = await objectTypes.resolve(accountId, typeSegment)
-      await db.transaction().execute(async (trx) => {
+      await inTransaction(db, async (trx) => {
         const row = await find(trx, accountId, type, idOrValue)
         if (!await repo.archiveRecord(trx, accountId, type.typeId, row.id)) {
           throw new ObjectNotFoundError(`No ${type.singular.toLowerCase()} with ID ${idOrValue} exists`)

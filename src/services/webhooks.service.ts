@@ -2,6 +2,7 @@
 // themselves are made by the dispatcher (webhook-dispatcher.ts).
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { inTransaction } from '../db/transaction.js'
 import type { Database, WebhookDeliveryRow, WebhookSubscriptionRow } from '../db/schema.js'
 import * as repo from '../repositories/webhooks.repository.js'
 import { EVENT_KINDS } from '../repositories/events.repository.js'
@@ -58,7 +59,7 @@ export function createWebhooksService (db: Kysely<Database>) {
         throw withDetails(new InvalidInputError(`An account has at most ${MAX_SUBSCRIPTIONS_PER_ACCOUNT} webhook subscriptions`), { context: { limit: [String(MAX_SUBSCRIPTIONS_PER_ACCOUNT)] } })
       }
       const secret = `whsec_${randomBytes(24).toString('base64url')}`
-      const row = await repo.insertSubscription(db, { accountId, targetUrl, eventKinds, secret })
+      const row = await inTransaction(db, async (trx) => await repo.insertSubscription(trx, { accountId, targetUrl, eventKinds, secret }))
       return { ...toSubscription(row), secret }
     },
 
@@ -72,7 +73,7 @@ export function createWebhooksService (db: Kysely<Database>) {
 
     /** Deletes the subscription and its delivery log; a delivery in flight may still arrive once. */
     async remove (accountId: number, id: number): Promise<void> {
-      if (!await repo.deleteSubscription(db, accountId, id)) {
+      if (!await inTransaction(db, async (trx) => await repo.deleteSubscription(trx, accountId, id))) {
         throw withDetails(new ObjectNotFoundError(`No webhook subscription with ID ${id} exists`), { context: { id: [String(id)] } })
       }
     },
