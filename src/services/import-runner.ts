@@ -285,6 +285,10 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
       if (stopped || jobs.size >= config.IMPORT_CONCURRENCY) return
       const job = await repo.claimNextImport(db, owner, leaseMs, options.only)
       if (job === undefined) return
+      // Its own running import, whose lease ran out while a long chunk kept the heartbeat from the database (PGlite's
+      // one connection, a loaded machine): the claim has renewed the lease and the run goes on; a second run would
+      // apply the same rows again.
+      if (jobs.has(keyOf(job.account_id, job.id))) continue
       launch(job)
     }
   }

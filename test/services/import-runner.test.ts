@@ -123,6 +123,27 @@ t.test('graceful stop mid-import, then another runner on the same database finis
   await expectNamesOnce(t, 'stop', 1, 400)
 })
 
+t.test('a lease that ran out during the run: the runner claims its own import again without running it twice', async (t) => {
+  // A runner with room for a second import: only then does a poll claim while the import runs.
+  await runner.stop()
+  const roomy = createServices(db, loadConfig({}, { LOG_LEVEL: 'silent', ...overrides, IMPORT_CONCURRENCY: 2 })).importRunner
+  await roomy.start()
+  const id = await createNames('relapse', 400)
+  await until('a chunk committed', async () => ((await counters(id)).PROCESSED_ROWS ?? 0) >= 5)
+  // What a long chunk does to the heartbeat: the lease expires while the run goes on, and the next poll claims it.
+  for (let i = 0; i < 5; i++) {
+    await db.updateTable('imports').set({ lease_expires_at: new Date(Date.now() - 1000) }).where('id', '=', Number(id)).execute()
+    roomy.wake()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const done = await waitForImport(ta, id)
+  await roomy.stop()
+  await runner.start()
+  t.equal(done.state, 'DONE', JSON.stringify(done))
+  t.match(done.metadata.counters, { TOTAL_ROWS: 400, PROCESSED_ROWS: 400, CREATED_OBJECTS: 400 })
+  await expectNamesOnce(t, 'relapse', 1, 400)
+})
+
 t.test('two runners on one database never run one import twice', async (t) => {
   await runner.stop()
   const ids = [await createNames('two-a', 40), await createNames('two-b', 40), await createNames('two-c', 40), await createNames('two-d', 40)]
