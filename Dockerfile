@@ -25,4 +25,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Run node directly (no npm, no shell), so SIGTERM reaches close-with-grace.
-CMD ["node", "dist/server.js"]
+# telemetry.js loads nothing unless OTEL_EXPORTER_OTLP_ENDPOINT is set (README, Observability).
+CMD ["node", "--import", "./dist/telemetry.js", "dist/server.js"]

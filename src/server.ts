@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { loadConfig } from './config.js'
 import { buildApp } from './app.js'
+import { shutdownTelemetry } from './lib/service-spans.js'
 
 async function main (): Promise<void> {
   let config
@@ -17,6 +18,8 @@ async function main (): Promise<void> {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing')
     await app.close()
+    // Spans still buffered (the last requests, the close itself) are sent before the process ends.
+    await shutdownTelemetry()
   })
 
   const boot = await app.services.accounts.bootstrap(config.BOOTSTRAP_API_KEY)

@@ -22,6 +22,7 @@ import { createImportsService } from '../services/imports.service.js'
 import { createEventsService } from '../services/events.service.js'
 import { createWebhooksService } from '../services/webhooks.service.js'
 import { createWebhookDispatcher } from '../services/webhook-dispatcher.js'
+import { traceServices } from '../lib/service-spans.js'
 
 export interface ServicesOptions {
   /** Where the import runner logs; silent by default (CLIs, tests that build services by hand). */
@@ -82,7 +83,8 @@ export default fp<{ config: Config }>(async (app, opts) => {
     singleProcess: app.dbEngine === 'pglite',
     onImportRowsApplied: (rows) => { app.appMetrics.importRowsApplied.inc(rows) }
   })
-  app.decorate('services', services)
+  // With OpenTelemetry on (src/telemetry.ts), the routes call each service through a span; otherwise as they are.
+  app.decorate('services', traceServices(services))
   // The import runner works while the app is up; on close it stops at a chunk boundary before the database closes.
   app.addHook('onReady', async () => { await services.importRunner.start() })
   app.addHook('preClose', async () => { await services.importRunner.stop() })
