@@ -5,7 +5,7 @@ import { openCliDatabase, processIo, UsageError, type CliIo } from './cli-suppor
 import { migrateToLatest } from '../db/migrator.js'
 import { createServices } from '../plugins/services.js'
 import { findOperatorAccount } from '../repositories/accounts.repository.js'
-import { SCOPES } from '../lib/api-keys.js'
+import { KEY_LIMIT_MAX, SCOPES } from '../lib/api-keys.js'
 import type { ApiKeyView, Principal } from '../services/accounts.service.js'
 import { isEntryPoint } from '../lib/entry-point.js'
 
@@ -15,6 +15,10 @@ Commands:
   create --name NAME [--scopes a,b] [--account ID]   create an API key; the key is printed once
   list [--account ID]                                list API keys (prefix only, never the secret)
   revoke KEY_ID [--account ID]                       revoke an API key
+  limits KEY [--burst N|default] [--daily N|default] [--account ID]
+                                                     set a key's own rate limits (KEY: its ID or prefix);
+                                                     "default" goes back to RATE_LIMIT_BURST_PER_10S / RATE_LIMIT_DAILY.
+                                                     In force from the key's next request, no restart needed
   create-account --name NAME                         create an account and its first admin key
 
 Without --account the operator account is used.
@@ -26,6 +30,7 @@ type Command =
   | { kind: 'create', name: string, scopes: string[], accountId?: number }
   | { kind: 'list', accountId?: number }
   | { kind: 'revoke', keyId: number, accountId?: number }
+  | { kind: 'limits', key: number | string, burstPer10s?: number | null, daily?: number | null, accountId?: number }
   | { kind: 'create-account', name: string }
   | { kind: 'help' }
 
@@ -33,6 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   create: ['name', 'scopes', 'account'],
   list: ['account'],
   revoke: ['account'],
+  limits: ['burst', 'daily', 'account'],
   'create-account': ['name']
 }
 
@@ -40,6 +46,15 @@ function positiveId (value: string | undefined, what: string): number | undefine
   if (value === undefined) return undefined
   if (!/^[1-9][0-9]{0,15}$/.test(value)) throw new UsageError(`${what} must be a positive integer, got "${value}"`)
   return Number(value)
+}
+
+/** A limit flag: a positive integer, "default" (null: the service-wide value) or absent (unchanged). */
+function limitValue (value: string | undefined, what: string): number | null | undefined {
+  if (value === undefined) return undefined
+  if (value === 'default') return null
+  const n = /^[1-9][0-9]{0,9}$/.test(value) ? Number(value) : NaN
+  if (!(n <= KEY_LIMIT_MAX)) throw new UsageError(`${what} must be a positive integer up to ${KEY_LIMIT_MAX} or "default", got "${value}"`)
+  return n
 }
 
 function requiredName (value: string | undefined): string {
@@ -68,6 +83,8 @@ export function parseCommand (argv: readonly string[]): Command {
         name: { type: 'string' },
         scopes: { type: 'string' },
         account: { type: 'string' },
+        burst: { type: 'string' },
+        daily: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -82,7 +99,7 @@ export function parseCommand (argv: readonly string[]): Command {
   if (allowed === undefined) throw new UsageError(`unknown command "${command}"`)
   const extra = Object.keys(values).filter((k) => !allowed.includes(k))
   if (extra.length > 0) throw new UsageError(`${command} does not take --${extra.join(', --')}`)
-  if (command !== 'revoke' && rest.length > 0) throw new UsageError(`unexpected argument "${rest[0] ?? ''}"`)
+  if (command !== 'revoke' && command !== 'limits' && rest.length > 0) throw new UsageError(`unexpected argument "${rest[0] ?? ''}"`)
 
   const accountId = positiveId(values.account, '--account')
   switch (command) {
@@ -93,6 +110,14 @@ export function parseCommand (argv: readonly string[]): Command {
     case 'revoke': {
       if (rest.length !== 1) throw new UsageError('revoke takes exactly one KEY_ID')
       return { kind: 'revoke', keyId: positiveId(rest[0], 'KEY_ID') as number, accountId }
+    }
+    case 'limits': {
+      if (rest.length !== 1) throw new UsageError('limits takes exactly one KEY (its ID or prefix)')
+      const key = rest[0] as string
+      const burstPer10s = limitValue(values.burst, '--burst')
+      const daily = limitValue(values.daily, '--daily')
+      if (burstPer10s === undefined && daily === undefined) throw new UsageError('limits needs --burst, --daily or both')
+      return { kind: 'limits', key: /^[0-9]+$/.test(key) ? positiveId(key, 'KEY') as number : key, burstPer10s, daily, accountId }
     }
     default:
       return { kind: 'create-account', name: requiredName(values.name) }
@@ -147,6 +172,12 @@ export async function runKeysCli (argv: readonly string[], options: KeysCliOptio
       io.stdout(`Key (shown once, store it now; only its hash is kept): ${key.key}\n`)
     } else if (command.kind === 'list') {
       io.stdout(formatKeys(await accounts.listKeys(principal, accountId), accountId))
+    } else if (command.kind === 'limits') {
+      const keyId = typeof command.key === 'number' ? command.key : Number((await accounts.findKeyByPrefix(principal, accountId, command.key)).id)
+      const key = await accounts.setKeyLimits(principal, accountId, keyId, { burstPer10s: command.burstPer10s, daily: command.daily })
+      io.stdout(`Rate limits of API key ${key.id} "${key.name}" (${key.prefix}…) of account ${accountId}: ` +
+        `${describeLimit(key.rateLimitBurstPer10s, config.RATE_LIMIT_BURST_PER_10S)} per 10 s, ${describeLimit(key.rateLimitDaily, config.RATE_LIMIT_DAILY)} per day. ` +
+        'In force from its next request.\n')
     } else {
       const key = await accounts.revokeKey(principal, accountId, command.keyId)
       io.stdout(`Revoked API key ${key.id} "${key.name}" (${key.prefix}…) of account ${accountId} at ${key.revokedAt ?? ''}.\n`)
@@ -160,11 +191,16 @@ export async function runKeysCli (argv: readonly string[], options: KeysCliOptio
   }
 }
 
+function describeLimit (own: number | null, serviceDefault: number): string {
+  return own === null ? `${serviceDefault} (service default)` : String(own)
+}
+
 function formatKeys (keys: readonly ApiKeyView[], accountId: number): string {
   if (keys.length === 0) return `Account ${accountId} has no API keys.\n`
-  const rows = [['ID', 'PREFIX', 'NAME', 'STATUS', 'CREATED', 'LAST USED', 'SCOPES']]
+  const rows = [['ID', 'PREFIX', 'NAME', 'STATUS', 'CREATED', 'LAST USED', 'LIMITS (10 S/DAY)', 'SCOPES']]
   for (const k of keys) {
-    rows.push([k.id, `${k.prefix}…`, k.name, k.revokedAt === null ? 'active' : `revoked ${k.revokedAt}`, k.createdAt, k.lastUsedAt ?? '-', k.scopes.join(',')])
+    const limits = `${k.rateLimitBurstPer10s ?? 'default'}/${k.rateLimitDaily ?? 'default'}`
+    rows.push([k.id, `${k.prefix}…`, k.name, k.revokedAt === null ? 'active' : `revoked ${k.revokedAt}`, k.createdAt, k.lastUsedAt ?? '-', limits, k.scopes.join(',')])
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
   return `API keys of account ${accountId}:\n` +

@@ -26,3 +26,6 @@ export function hashApiKey (key: string): string {
 export function displayPrefix (key: string): string {
   return key.slice(0, 12)
 }
+
+/** Largest per-key rate limit: the api_keys columns are int4. */
+export const KEY_LIMIT_MAX = 2_147_483_647

@@ -57,3 +57,21 @@ export async function revokeApiKey (db: Executor, accountId: number, keyId: numb
     .returningAll()
     .executeTakeFirst()
 }
+
+/** Sets a key's own rate limits (null = the service default); only the columns given change. */
+export async function updateApiKeyLimits (db: Executor, accountId: number, keyId: number, limits: { rate_limit_burst_per_10s?: number | null, rate_limit_daily?: number | null }): Promise<ApiKeyRow | undefined> {
+  return await db.updateTable('api_keys')
+    .set(limits)
+    .where('account_id', '=', accountId)
+    .where('id', '=', keyId)
+    .returningAll()
+    .executeTakeFirst()
+}
+
+/** The keys of an account whose display prefix starts with `prefix` (the CLI accepts a prefix instead of an ID). */
+export async function findApiKeysByPrefix (db: Executor, accountId: number, prefix: string): Promise<ApiKeyRow[]> {
+  return await db.selectFrom('api_keys').selectAll()
+    .where('account_id', '=', accountId)
+    .where('prefix', 'like', `${prefix.replace(/[\\%_]/g, '\\$&')}%`)
+    .orderBy('id').limit(2).execute()
+}

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ref, standardErrorResponses } from '../schemas/common.schemas.js'
 import {
   AccountCreateSchema, AccountListSchema, AccountSchema, ApiKeyCreateSchema, ApiKeyListSchema, ApiKeySchema,
-  CreatedAccountSchema, CreatedApiKeySchema
+  ApiKeyUpdateSchema, CreatedAccountSchema, CreatedApiKeySchema
 } from '../schemas/admin.schemas.js'
 import { MissingScopesError, withDetails } from '../errors.js'
 
@@ -24,7 +24,8 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // POST /admin/v1/accounts: operator only; returns the new account's first admin key once.
   app.post('/admin/v1/accounts', {
-    config: { scope: 'admin' },
+    // The answer holds the new key's secret: an Idempotency-Key retry learns the status only.
+    config: { scope: 'admin', idempotency: 'status-only' },
     schema: {
       operationId: 'admin-accounts-create', tags: ['Admin'], summary: 'Create an account (operator only)',
       querystring: NoQuery, body: ref(AccountCreateSchema),
@@ -71,7 +72,8 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // POST /admin/v1/accounts/{accountId}/keys
   app.post('/admin/v1/accounts/:accountId/keys', {
-    config: { scope: 'admin' },
+    // The answer holds the new key's secret: an Idempotency-Key retry learns the status only.
+    config: { scope: 'admin', idempotency: 'status-only' },
     schema: {
       operationId: 'admin-keys-create', tags: ['Admin'], summary: 'Create an API key; the secret is in this answer only',
       params: AccountParams, querystring: NoQuery, body: ref(ApiKeyCreateSchema),
@@ -91,6 +93,18 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(ApiKeySchema), ...standardErrorResponses }
     }
   }, async (request) => await accounts.revokeKey(request.principal, request.params.accountId, request.params.keyId))
+
+  // PATCH /admin/v1/accounts/{accountId}/keys/{keyId}: a key's own rate limits, in force from its next request.
+  app.patch('/admin/v1/accounts/:accountId/keys/:keyId', {
+    config: { scope: 'admin' },
+    schema: {
+      operationId: 'admin-keys-update', tags: ['Admin'], summary: 'Set or clear an API key\'s own rate limits',
+      params: KeyParams, querystring: NoQuery, body: ref(ApiKeyUpdateSchema),
+      response: { 200: ref(ApiKeySchema), ...standardErrorResponses }
+    }
+  }, async (request) => await accounts.setKeyLimits(request.principal, request.params.accountId, request.params.keyId, {
+    burstPer10s: request.body.rateLimitBurstPer10s, daily: request.body.rateLimitDaily
+  }))
 }
 
 export default adminRoutes

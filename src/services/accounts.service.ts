@@ -4,8 +4,9 @@ import type { Database, ApiKeyRow, AccountRow } from '../db/schema.js'
 import * as accounts from '../repositories/accounts.repository.js'
 import { insertObjectTypes } from '../repositories/object-types.repository.js'
 import { STANDARD_OBJECT_TYPES } from '../lib/standard-object-types.js'
-import { displayPrefix, generateApiKey, hashApiKey, SCOPES, type Scope } from '../lib/api-keys.js'
+import { displayPrefix, generateApiKey, hashApiKey, KEY_LIMIT_MAX, SCOPES, type Scope } from '../lib/api-keys.js'
 import { InvalidInputError, ObjectNotFoundError, UnauthenticatedError, withDetails } from '../errors.js'
+import { inTransaction } from '../db/transaction.js'
 
 /** Who is calling: resolved from the bearer key on every request. */
 export interface Principal {
@@ -26,7 +27,13 @@ export interface ApiKeyView {
   createdAt: string
   lastUsedAt: string | null
   revokedAt: string | null
+  /** This key's own limits; null = the service-wide RATE_LIMIT_* value. */
+  rateLimitBurstPer10s: number | null
+  rateLimitDaily: number | null
 }
+
+/** A change of a key's own rate limits: a number sets it, null goes back to the service default, absent keeps it. */
+export interface KeyLimitsChange { burstPer10s?: number | null, daily?: number | null }
 
 export interface CreatedKey extends ApiKeyView { key: string }
 
@@ -72,7 +79,7 @@ export function createAccountsService (db: Kysely<Database>, seeders: AccountSee
   return {
     /** Creates an account with its standard object types and a first admin key (all scopes). */
     async createAccount (name: string, options: { isOperator?: boolean, key?: string } = {}): Promise<{ account: AccountView, key: CreatedKey }> {
-      return await db.transaction().execute(async (trx) => {
+      return await inTransaction(db, async (trx) => {
         const account = await createAccountIn(trx, name, options.isOperator ?? false)
         const key = await createKeyIn(trx, account.id, 'admin', SCOPES, options.key)
         return { account: toAccountView(account), key }
@@ -127,7 +134,7 @@ export function createAccountsService (db: Kysely<Database>, seeders: AccountSee
     async createKey (principal: Principal, accountId: number, name: string, scopes: readonly Scope[] | readonly string[]): Promise<CreatedKey> {
       await visibleAccount(principal, accountId)
       assertScopes(scopes)
-      return await createKeyIn(db, accountId, name, scopes)
+      return await inTransaction(db, async (trx) => await createKeyIn(trx, accountId, name, scopes))
     },
 
     async listKeys (principal: Principal, accountId: number): Promise<ApiKeyView[]> {
@@ -137,15 +144,43 @@ export function createAccountsService (db: Kysely<Database>, seeders: AccountSee
 
     async revokeKey (principal: Principal, accountId: number, keyId: number): Promise<ApiKeyView> {
       await visibleAccount(principal, accountId)
-      const row = await accounts.revokeApiKey(db, accountId, keyId)
+      const row = await inTransaction(db, async (trx) => await accounts.revokeApiKey(trx, accountId, keyId))
       if (row === undefined) throw new ObjectNotFoundError(`No API key with ID ${keyId} exists`)
+      return toKeyView(row)
+    },
+
+    /** Takes effect on the key's next request: authenticate reads the limits with the key, nothing caches them. */
+    async setKeyLimits (principal: Principal, accountId: number, keyId: number, change: KeyLimitsChange): Promise<ApiKeyView> {
+      if (change.burstPer10s === undefined && change.daily === undefined) throw new InvalidInputError('Give at least one limit to change')
+      for (const [field, value] of Object.entries(change)) {
+        if (value !== null && value !== undefined && !(Number.isInteger(value) && value >= 1 && value <= KEY_LIMIT_MAX)) {
+          throw withDetails(new InvalidInputError(`${field} must be an integer from 1 to ${KEY_LIMIT_MAX}, or null for the service default`), { context: { [field]: [String(value)] } })
+        }
+      }
+      const row = await inTransaction(db, async (trx) => {
+        await visibleAccount(principal, accountId, trx)
+        return await accounts.updateApiKeyLimits(trx, accountId, keyId, {
+          rate_limit_burst_per_10s: change.burstPer10s, rate_limit_daily: change.daily
+        })
+      })
+      if (row === undefined) throw new ObjectNotFoundError(`No API key with ID ${keyId} exists`)
+      return toKeyView(row)
+    },
+
+    /** The one key of the account whose prefix starts with `prefix`; a full key also works (its start is the prefix). */
+    async findKeyByPrefix (principal: Principal, accountId: number, prefix: string): Promise<ApiKeyView> {
+      await visibleAccount(principal, accountId)
+      const rows = await accounts.findApiKeysByPrefix(db, accountId, displayPrefix(prefix.replace(/…$/, '')))
+      if (rows.length > 1) throw new InvalidInputError(`More than one API key of account ${accountId} starts with "${prefix}": give more characters or the key ID`)
+      const [row] = rows
+      if (row === undefined) throw new ObjectNotFoundError(`No API key of account ${accountId} starts with "${prefix}"`)
       return toKeyView(row)
     }
   }
 
   // Another account is "not found", never "forbidden": its existence is not revealed (ARCHITECTURE invariant 8).
-  async function visibleAccount (principal: Principal, accountId: number): Promise<AccountRow> {
-    const account = principal.isOperator || principal.accountId === accountId ? await accounts.findAccount(db, accountId) : undefined
+  async function visibleAccount (principal: Principal, accountId: number, executor: Kysely<Database> = db): Promise<AccountRow> {
+    const account = principal.isOperator || principal.accountId === accountId ? await accounts.findAccount(executor, accountId) : undefined
     if (account === undefined) throw new ObjectNotFoundError(`No account with ID ${accountId} exists`)
     return account
   }
@@ -162,7 +197,9 @@ function toKeyView (row: ApiKeyRow): ApiKeyView {
     scopes: row.scopes,
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
-    revokedAt: row.revoked_at?.toISOString() ?? null
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    rateLimitBurstPer10s: row.rate_limit_burst_per_10s,
+    rateLimitDaily: row.rate_limit_daily
   }
 }
 
