@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   engine: Engine
   /** Pool statistics (PostgreSQL only), for readiness and metrics. */
   pool?: pg.Pool
+  /** Registers where lost connections are reported (the db plugin logs them); without one they are only dropped. */
+  onConnectionError: (listener: (err: Error) => void) => void
 }
 
 export interface DatabaseOptions {
@@ -36,10 +38,15 @@ export async function openDatabase (options: DatabaseOptions): Promise<DatabaseH
       statement_timeout: Math.max(options.timeoutMs * 6, 30000),
       types: { getTypeParser: (oid, format) => oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format) }
     })
-    // An idle client that loses its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => {})
+    const listeners: Array<(err: Error) => void> = []
+    const report = (err: Error): void => { for (const listener of listeners) listener(err) }
+    // A client that loses its connection emits 'error': idle ones through the pool, checked-out ones (between two
+    // statements of a transaction, the server stopped) on the client itself, where no listener would crash the
+    // process. The query in flight fails on its own and the pool drops the broken client on release.
+    pool.on('error', report)
+    pool.on('connect', (client) => { client.on('error', report) })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: options.log })
-    return { db, engine: 'postgres', pool }
+    return { db, engine: 'postgres', pool, onConnectionError: (listener) => { listeners.push(listener) } }
   }
   const inMemory = options.dataDir.startsWith('memory://')
   if (!inMemory) mkdirSync(options.dataDir, { recursive: true })
@@ -47,5 +54,6 @@ export async function openDatabase (options: DatabaseOptions): Promise<DatabaseH
     parsers: { [pgliteTypes.INT8]: parseInt8 }
   })
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: options.log })
-  return { db, engine: 'pglite' }
+  // In process: there is no connection to lose.
+  return { db, engine: 'pglite', onConnectionError: () => {} }
 }

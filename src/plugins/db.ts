@@ -28,6 +28,7 @@ export default fp<DbPluginOptions>(async (app, opts) => {
     poolMax: opts.config.DB_POOL_MAX,
     timeoutMs: opts.config.DB_TIMEOUT_MS
   })
+  handle.onConnectionError((err) => { app.log.warn({ err }, 'database connection lost') })
   app.addHook('onClose', async () => { await handle.db.destroy() })
   if (opts.migrate !== false) await migrateToLatest(handle.db)
   app.decorate('db', handle.db)

@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { categoryOf, isDomainErrorCode, type ErrorCategory, type ErrorContext, type ErrorDetails } from '../errors.js'
-import { isConnectionError, sqlState } from '../db/pg-errors.js'
+import { isTransientDatabaseError, sqlState } from '../db/pg-errors.js'
 import type { ErrorBody } from '../schemas/common.schemas.js'
 
 export function errorBody (request: FastifyRequest, message: string, category: string, details: ErrorDetails = {}): ErrorBody {
@@ -38,7 +38,7 @@ const DATA_EXCEPTION_MESSAGE = 'Invalid input: a value cannot be stored (for exa
 
 function statusAndCategory (error: FastifyError): { status: number, category: ErrorCategory } {
   if (isDomainErrorCode(error.code)) return { status: error.statusCode ?? 500, category: categoryOf(error.code) }
-  if (isConnectionError(error)) return { status: 503, category: 'SERVICE_UNAVAILABLE' }
+  if (isTransientDatabaseError(error)) return { status: 503, category: 'SERVICE_UNAVAILABLE' }
   // Last line of defence: bad input that reached the database is still a 400, with our words, never the SQL message.
   if (isDataException(error)) return { status: 400, category: 'VALIDATION_ERROR' }
   const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
