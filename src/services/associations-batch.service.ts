@@ -114,7 +114,7 @@ function decide (pair: PairTypes, planned: Planned[], state: BatchState, mode: L
         if (fromCount + 1 > counted.fromLimit) throw capError(pair, from, p.fromId, to, counted.fromLimit)
         if (toCount + 1 > counted.toLimit) throw capError(pair, to, p.toId, from, counted.toLimit)
       }
-      const demote: single.Edge[] = []
+      let demoted: { f: number, t: number } | undefined
       if (primary !== undefined) {
         const ownerId = primary.owner === 'from' ? p.fromId : p.toId
         const companyId = primary.owner === 'from' ? p.toId : p.fromId
@@ -122,8 +122,7 @@ function decide (pair: PairTypes, planned: Planned[], state: BatchState, mode: L
         const current = primaries.get(ownerId)
         const ownerCount = primary.owner === 'from' ? fromCount : toCount
         if (explicit && current !== undefined && current !== companyId) {
-          const oldPair = primary.owner === 'from' ? { f: ownerId, t: current } : { f: current, t: ownerId }
-          demote.push(...edgesOf(pair, oldPair.f, oldPair.t, primary.row))
+          demoted = primary.owner === 'from' ? { f: ownerId, t: current } : { f: current, t: ownerId }
         }
         if (!explicit && isNew && ownerCount === 0 && current === undefined && !have.has(primary.row.type_id)) add.push(primary.row)
       }
@@ -142,7 +141,16 @@ function decide (pair: PairTypes, planned: Planned[], state: BatchState, mode: L
         labelled.set(`${to}|${p.toId}|${r.inverse_type_id}`, (labelled.get(`${to}|${p.toId}|${r.inverse_type_id}`) ?? 0) + 1)
       }
       for (const r of remove) decided.deletes.push(...edgesOf(pair, p.fromId, p.toId, r))
-      decided.deletes.push(...demote)
+      if (demoted !== undefined && primary !== undefined) {
+        // The old primary's pair loses the primary type for the later inputs too (one of them may make it primary
+        // again). A primary row this batch added itself is taken out of the inserts: deletes run first, so deleting
+        // it would leave two primaries.
+        existing.get(`${demoted.f}|${demoted.t}`)?.delete(primary.row.type_id)
+        const old = edgesOf(pair, demoted.f, demoted.t, primary.row)
+        const isOld = (e: single.Edge): boolean => old.some((o) => o.from_type === e.from_type && o.from_id === e.from_id && o.to_id === e.to_id && o.type_id === e.type_id)
+        if (decided.inserts.some(isOld)) decided.inserts = decided.inserts.filter((e) => !isOld(e))
+        else decided.deletes.push(...old)
+      }
       if (primary !== undefined && add.some((r) => r.type_id === primary.row.type_id)) {
         primaries.set(primary.owner === 'from' ? p.fromId : p.toId, primary.owner === 'from' ? p.toId : p.fromId)
       }

@@ -116,3 +116,25 @@ t.test('batches keep per-label limits and explicit primaries, as single writes d
   const associated = await ta.app.db.selectFrom('associations').select('to_id').where('from_id', '=', contact as number).where('type_id', '=', 279).orderBy('to_id').execute()
   t.same(associated.map((r) => r.to_id), companies, 'the old primary stays associated')
 })
+
+t.test('T1: a later input making the old primary primary again wins over an earlier input of the same batch', async (t) => {
+  // Found by the model-based fuzzer: A primary, then one batch [B primary, A primary] answered "A is Primary" but left
+  // B primary (A's demotion was written while A's pair still counted as primary, so A was never made primary again).
+  const ta = await build(t)
+  const [contact] = await createRecords(ta, 'contacts', 1)
+  const [a, b] = await createRecords(ta, 'companies', 2)
+  const primary = [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }]
+  const input = (company: number | undefined, types: unknown[]): unknown => ({ from: { id: String(contact) }, to: { id: String(company) }, types })
+  t.equal((await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: [input(a, []), input(b, [])] } })).statusCode, 201)
+  const res = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: [input(b, primary), input(a, primary)] } })
+  t.equal(res.statusCode, 201, res.body)
+  t.same(res.json().results.map((r: { toObjectId: number, labels: string[] }) => [r.toObjectId, r.labels]), [[b, ['Primary']], [a, ['Primary']]])
+  const primaries = await ta.app.db.selectFrom('associations').select(['from_id', 'to_id', 'type_id']).where('to_type', '=', '0-2').where('type_id', '=', 1).execute()
+  t.same(primaries.map((r) => [r.from_id, r.to_id]), [[contact, a]], 'A is the one primary')
+
+  // And back again in one batch: [B primary, A primary, ...] where B's primary row is the batch's own insert.
+  const again = await ta.request({ method: 'POST', url: `${base}/create`, payload: { inputs: [input(b, primary), input(a, primary)] } })
+  t.equal(again.statusCode, 201, again.body)
+  const after = await ta.app.db.selectFrom('associations').select('to_id').where('from_id', '=', contact as number).where('is_primary', '=', true).execute()
+  t.same(after.map((r) => r.to_id), [a])
+})
