@@ -64,6 +64,20 @@ function logOptions (level: string, options: BuildOptions): NonNullable<FastifyS
   return base
 }
 
+/**
+ * Node checks the headers and request timeouts on a timer (every 30 s by default), so a slowloris connection could
+ * outlive its timeout by that much: check four times per shorter timeout, never less often than Node does.
+ */
+function httpServerOptions (config: Config): { requestTimeout: number, headersTimeout: number, connectionsCheckingInterval: number } {
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS)
+  return {
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    headersTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(25, Math.floor(headersTimeout / 4)))
+  }
+}
+
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? logOptions(config.LOG_LEVEL, options),
@@ -71,9 +85,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // The correlation id is always ours (a UUID); a client header must not replace it.
     requestIdHeader: false,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    connectionTimeout: 30_000,
-    requestTimeout: 120_000,
-    keepAliveTimeout: 72_000,
+    connectionTimeout: config.HTTP_CONNECTION_TIMEOUT_MS,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: httpServerOptions(config),
     return503OnClosing: true,
     // A first start on PGlite (create the data folder, run every migration) can take longer than the 10 s default.
     pluginTimeout: 120_000,

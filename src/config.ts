@@ -14,6 +14,11 @@ export const ConfigSchema = Type.Object({
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   DB_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, description: 'Connection and statement timeout' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
+  // Slow clients (slowloris, trickled bodies) hold a socket each; these bound how long, so they cannot starve the rest.
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A request whose headers are not all in by then gets 408 and its connection closed' }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ default: 120_000, minimum: 100, description: 'A request (headers and body) not fully received by then gets 408 and its connection closed' }),
+  HTTP_CONNECTION_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A connection with no bytes either way for this long is closed' }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ default: 72_000, minimum: 100, description: 'An idle keep-alive connection is closed after this long' }),
   DOCS_ENABLED: Type.Boolean({ default: true }),
   METRICS_ENABLED: Type.Boolean({ default: true, description: 'Serve Prometheus metrics at GET /metrics (no API key: keep the port private or set false)' }),
   BOOTSTRAP_API_KEY: Type.Optional(Type.String({ minLength: 20, maxLength: 200 })),
