@@ -51,6 +51,36 @@ function answerOf (request: FastifyRequest, reply: FastifyReply, payload: unknow
   return { status, body: text, contentType, withheld: false }
 }
 
+/** The header, documented once as a component and referenced by every write operation of the OpenAPI document. */
+export function documentIdempotencyKey<T extends object> (document: T): T {
+  const doc = document as { paths?: Record<string, Record<string, { parameters?: unknown[] }>>, components?: Record<string, unknown> }
+  const parameters = (doc.components?.parameters ?? {}) as Record<string, unknown>
+  doc.components = {
+    ...doc.components,
+    parameters: {
+      ...parameters,
+      IdempotencyKey: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' },
+        description: 'Safe retries (README "Safe retries"): a retry with the same key, method, URL and body within IDEMPOTENCY_TTL_HOURS (24 h) ' +
+          'gets the first answer again, with `Idempotency-Replayed: true`, and the work is not done again. Keys are per account, 1-255 printable ' +
+          'ASCII characters (else 400). The same key with another request: 422. While the first request is in flight: 409 ' +
+          '`IDEMPOTENCY_KEY_IN_PROGRESS` with Retry-After; if its answer was lost (2 minutes without one): 409 `IDEMPOTENCY_ANSWER_LOST`, never redone. ' +
+          'Answers holding a new secret (accounts, API keys, webhook subscriptions) are not stored: a retry gets 409 `IDEMPOTENCY_ANSWER_WITHHELD`. ' +
+          'A request that writes nothing (or whose write rolls back) stores nothing. A multipart import upload counts by method and URL only.'
+      }
+    }
+  }
+  for (const operations of Object.values(doc.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (WRITE_METHODS.has(method.toUpperCase())) operation.parameters = [...(operation.parameters ?? []), { $ref: '#/components/parameters/IdempotencyKey' }]
+    }
+  }
+  return document
+}
+
 function retryLater (reply: FastifyReply, err: unknown): unknown {
   if ((err as { subCategory?: unknown }).subCategory === IN_PROGRESS) reply.header('retry-after', '1')
   return err

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Config } from '../config.js'
+import { documentIdempotencyKey } from './idempotency.js'
 
 export const API_TAGS = [
   { name: 'Records', description: 'CRM v3 objects: contacts, companies, deals, tickets and custom objects' },
@@ -33,6 +34,8 @@ export default fp<{ config: Config }>(async (app, opts) => {
       },
       security: [{ bearerAuth: [] }]
     },
+    // Every write operation takes an Idempotency-Key header (plugins/idempotency.ts), documented once.
+    transformObject: (document) => 'openapiObject' in document ? documentIdempotencyKey(document.openapiObject) : document.swaggerObject,
     // Name components after each schema's $id, so the document stays stable and readable.
     refResolver: {
       buildLocalReference (json, _baseUri, _fragment, i) {

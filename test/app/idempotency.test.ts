@@ -149,6 +149,32 @@ t.test('answers holding a secret are not stored: a retry gets 409 ANSWER_WITHHEL
   t.same(await rowsOf(badKey), [], 'refused before any write: nothing stored')
 })
 
+t.test('a new account or API key: the secret is never stored, a retry gets 409 ANSWER_WITHHELD', async (t) => {
+  const name = `withheld ${randomUUID()}`
+  const accountKey = randomUUID()
+  const created = await request({ method: 'POST', url: '/admin/v1/accounts', headers: keyed(accountKey), payload: { name } })
+  t.equal(created.statusCode, 201, created.body)
+  const accountSecret = created.json().key.key as string
+  const retry = await request({ method: 'POST', url: '/admin/v1/accounts', headers: keyed(accountKey), payload: { name } })
+  t.match(expectError(t, retry, 409, 'CONFLICT'), { subCategory: 'IDEMPOTENCY_ANSWER_WITHHELD', message: /status 201.*never stored.*List the keys, accounts/ })
+  const accounts = await app.db.selectFrom('accounts').select('id').where('name', '=', name).execute()
+  t.equal(accounts.length, 1, 'one account')
+
+  const keyKey = randomUUID()
+  const url = `/admin/v1/accounts/${accounts[0]!.id}/keys`
+  const newKey = await request({ method: 'POST', url, headers: keyed(keyKey), payload: { name: 'ci', scopes: ['crm.objects.read'] } })
+  t.equal(newKey.statusCode, 201, newKey.body)
+  const keySecret = newKey.json().key as string
+  expectError(t, await request({ method: 'POST', url, headers: keyed(keyKey), payload: { name: 'ci', scopes: ['crm.objects.read'] } }), 409, 'CONFLICT')
+  const keys = (await request({ method: 'GET', url })).json().results as Array<{ name: string }>
+  t.equal(keys.filter((k) => k.name === 'ci').length, 1, 'one key')
+
+  const rows = await app.db.selectFrom('idempotency_keys').selectAll().execute()
+  t.match(rows.filter((r) => r.key === accountKey || r.key === keyKey), [{ status: 201, body_withheld: true, response_body: null }, { status: 201, body_withheld: true, response_body: null }])
+  const stored = JSON.stringify(rows)
+  t.notOk(stored.includes(accountSecret) || stored.includes(keySecret), 'no idempotency row holds a secret')
+})
+
 t.test('keys are per account: another account\'s same key and body does its own work', async (t) => {
   const other = await createOtherAccount(app, `idempotency ${randomUUID()}`)
   const key = randomUUID()
