@@ -10,6 +10,7 @@ import errorHandlerPlugin, { frameworkErrors } from './plugins/error-handler.js'
 import authPlugin from './plugins/auth.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import loadSheddingPlugin from './plugins/load-shedding.js'
+import readRoutingPlugin from './plugins/read-routing.js'
 import idempotencyPlugin from './plugins/idempotency.js'
 import openapiPlugin from './plugins/openapi.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -145,6 +146,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Shed load before any work (even the key lookup); then authenticate; then count the call against the key.
     await api.register(loadSheddingPlugin, { config })
     await api.register(authPlugin)
+    await api.register(readRoutingPlugin)
     await api.register(rateLimitPlugin, { config })
     // Writes with an Idempotency-Key: a retry gets the first answer (after the key's account is known and the call counted).
     await api.register(idempotencyPlugin, { config })

@@ -13,6 +13,9 @@ export const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ default: './data', description: 'PGlite data folder; memory:// keeps it in memory' }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
   DB_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100, description: 'Connection and statement timeout' }),
+  READ_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of a streaming read replica for GET requests; needs DATABASE_URL' })),
+  READ_REPLICA_CHECK_MS: Type.Integer({ default: 1000, minimum: 50, description: 'How often the read replica is checked (reachable, replay position, lag)' }),
+  READ_REPLICA_MAX_LAG_MS: Type.Integer({ default: 5000, minimum: 0, description: 'Reads go to the primary while the replica lags more than this (ms)' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
   // Slow clients (slowloris, trickled bodies) hold a socket each; these bound how long, so they cannot starve the rest.
   HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100, description: 'A request whose headers are not all in by then gets 408 and its connection closed' }),
@@ -74,5 +77,9 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     env: false,
     dotenv: false
   })
+  // A replica of the embedded engine cannot exist: say so rather than silently reading from PGlite.
+  if (parsed.READ_DATABASE_URL !== undefined && parsed.DATABASE_URL === undefined) {
+    throw new Error('READ_DATABASE_URL needs DATABASE_URL: read replicas are for PostgreSQL, the embedded PGlite engine has none')
+  }
   return Object.freeze(parsed)
 }

@@ -64,3 +64,11 @@ t.test('a bad value is rejected with an error naming the variable', async (t) =>
   }
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), { message: 'env/LOG_LEVEL must be equal to one of the allowed values' }, 'one clear error, not one per allowed value')
 })
+
+t.test('READ_DATABASE_URL needs DATABASE_URL: the embedded engine has no replicas', async (t) => {
+  t.throws(() => loadConfig({ READ_DATABASE_URL: 'postgres://replica/assoc' }), { message: /READ_DATABASE_URL needs DATABASE_URL.*PGlite/ })
+  const config = loadConfig({ DATABASE_URL: 'postgres://primary/assoc', READ_DATABASE_URL: 'postgres://replica/assoc' })
+  t.equal(config.READ_DATABASE_URL, 'postgres://replica/assoc')
+  t.equal(config.READ_REPLICA_CHECK_MS, 1000)
+  t.equal(config.READ_REPLICA_MAX_LAG_MS, 5000)
+})
