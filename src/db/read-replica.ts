@@ -31,8 +31,11 @@ async function currentLsn (db: Kysely<Database>): Promise<bigint> {
 }
 
 export class ReadReplica {
-  /** The reading account of the request in progress; set for GET requests only (see plugins/read-routing.ts). */
-  private readonly reading = new AsyncLocalStorage<number>()
+  /**
+   * The GET request in progress (see plugins/read-routing.ts): its account, and where its first connection came from,
+   * so all its queries read one database even if the replica's state changes meanwhile.
+   */
+  private readonly reading = new AsyncLocalStorage<{ accountId: number, replica?: boolean }>()
   /** Per account, the primary's WAL position after its last write; undefined until the next check (LSN unknown). */
   private readonly pinned = new Map<number, bigint | undefined>()
   /** The primary's WAL position at recent checks: the replica's lag is the age of the newest one it has replayed. */
@@ -57,7 +60,7 @@ export class ReadReplica {
   }
 
   /** Runs `fn` (the rest of a GET request) with its reads routed for `accountId`. */
-  readAs (accountId: number, fn: () => void): void { this.reading.run(accountId, fn) }
+  readAs (accountId: number, fn: () => void): void { this.reading.run({ accountId }, fn) }
 
   /** After a write by `accountId` committed: its reads stay on the primary until the replica has replayed it. */
   async noteWrite (accountId: number): Promise<void> {
@@ -73,8 +76,14 @@ export class ReadReplica {
 
   /** Whether the connection being acquired now may come from the replica. */
   useReplica (): boolean {
-    const accountId = this.reading.getStore()
-    if (accountId === undefined || !this.reachable || this.caughtUpAt === undefined || this.replayed === undefined) return false
+    const request = this.reading.getStore()
+    if (request === undefined) return false
+    request.replica ??= this.replicaFor(request.accountId)
+    return request.replica
+  }
+
+  private replicaFor (accountId: number): boolean {
+    if (!this.reachable || this.caughtUpAt === undefined || this.replayed === undefined) return false
     // Age measured now, not at the last check: a stalled check cannot let staleness grow past the bound.
     if (Date.now() - this.caughtUpAt > this.options.maxLagMs) return false
     if (!this.pinned.has(accountId)) return true
@@ -86,6 +95,8 @@ export class ReadReplica {
 
   /** A replica connection failed: reads go to the primary until a check succeeds again. */
   markUnreachable (err: unknown): void {
+    const request = this.reading.getStore()
+    if (request !== undefined) request.replica = false
     if (this.reachable) this.log.warn({ err }, 'read replica unreachable; reads go to the primary')
     this.reachable = false
   }
