@@ -8,7 +8,7 @@ import { serveApp } from '../helpers/served-app.js'
 import { createOtherAccount } from '../helpers/app.js'
 
 const CHECK_MS = 200
-const MAX_LAG_MS = 3000
+const MAX_LAG_MS = 4000
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -86,15 +86,17 @@ async function replicaTests (): Promise<void> {
     let lastStale = 0
     let fresh: number | undefined
     while (Date.now() - started < MAX_LAG_MS * 5) {
+      // Times are taken when each GET is sent: on a loaded machine its answer may come much later than its routing.
+      const sentAt = Date.now() - started
       const value = await firstname(other.key, contactB)
       if (value === 'Changed') {
-        fresh = Date.now() - started
+        fresh = sentAt
         break
       }
-      lastStale = Date.now() - started
+      lastStale = sentAt
       await sleep(100)
     }
-    t.comment(`stale reads until ${lastStale} ms after the change on the primary; primary from ${fresh ?? 'never'} ms (bound ${MAX_LAG_MS} ms + check ${CHECK_MS} ms)`)
+    t.comment(`stale reads sent until ${lastStale} ms after the change on the primary; primary from a GET sent at ${fresh ?? 'never'} ms (bound ${MAX_LAG_MS} ms + check ${CHECK_MS} ms)`)
     t.ok(fresh !== undefined, 'reads moved to the primary with no error')
     t.ok(lastStale <= MAX_LAG_MS + CHECK_MS + 1000, 'no stale read past the lag bound (plus one check interval and a margin)')
     t.notOk(router.status().usable, `the replica is reported lagging (${router.status().lagMs} ms)`)
