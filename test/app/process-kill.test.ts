@@ -12,8 +12,8 @@ import { postgresReachable } from '../helpers/engine.js'
 import { freePort, REPO_ROOT, startServer, type ServerProcess } from '../helpers/server-process.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
-// Each start compiles the server through tsx: ~3-5 s on a quiet machine, 25-50 s on a busy one (measured), so the
-// file may need more than the 180 s of .taprc.
+// Each start loads the server through tsx; on a busy 2-core machine a start took 20-50 s (four starts and the CLI per
+// run), more than the 180 s of .taprc allow for the file.
 t.setTimeout(420_000)
 
 const OPERATOR_KEY = 'aak_process_kill_operator_key_0123456789'
