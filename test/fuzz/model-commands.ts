@@ -23,6 +23,8 @@ export type Op =
   | { k: 'deleteLabel', side: Side, spec: SpecSel, force: boolean }
   | { k: 'list', side: Side, rec: number }
   | { k: 'getPrimary', side: Side, rec: number }
+  | { k: 'setLimit', side: Side, spec: SpecSel, max: number }
+  | { k: 'purgeLimits', side: Side, specs: SpecSel[] }
   | { k: 'import', rows: Array<{ contact: number, company: number, labels: Array<SpecSel | 'Nope'> }> }
 
 const MAX_ALIVE = 3
@@ -176,6 +178,24 @@ async function runOp (m: Model, r: Real, op: Op): Promise<void> {
       if ((outcome.errors > 0) !== (failed > 0)) throw new Mismatch(`${what}: ${outcome.errors} row errors, expected ${failed} failed inputs: ${JSON.stringify(outcome.messages)}`)
       return
     }
+    case 'setLimit': {
+      const spec = m.wireSpec(op.side, op.spec)
+      const res = await call(r, 'POST', `/crm/v4/associations/definitions/configurations/${op.side}/${other(op.side)}/batch/update`, {
+        inputs: [{ category: spec.associationCategory, typeId: spec.associationTypeId, maxToObjectIds: op.max }]
+      })
+      const error = m.setLimit(op.side, spec, op.max)
+      const body = expectAnswer(what, res, { status: error === undefined ? 200 : 207 })
+      same(`${what}: error categories`, ((body.errors ?? []) as Array<{ category: string }>).map((e) => e.category), error === undefined ? [] : [error])
+      return
+    }
+    case 'purgeLimits': {
+      const specs = op.specs.map((s) => m.wireSpec(op.side, s))
+      const res = await call(r, 'POST', `/crm/v4/associations/definitions/configurations/${op.side}/${other(op.side)}/batch/purge`, {
+        inputs: specs.map((s) => ({ category: s.associationCategory, typeId: s.associationTypeId }))
+      })
+      expectAnswer(what, res, m.purgeLimits(op.side, specs))
+      return
+    }
     case 'deleteLabel': {
       const typeId = m.wireSpec(op.side, op.spec).associationTypeId
       const res = await call(r, 'DELETE', `/crm/v4/associations/${op.side}/${other(op.side)}/labels/${typeId}${op.force ? '?force=true' : ''}`)
@@ -233,6 +253,8 @@ export const commandArbitraries: Array<fc.Arbitrary<fc.AsyncCommand<Model, Real>
   op(1, fc.record({ k: fc.constant('deleteLabel' as const), side, spec: specSel, force: fc.boolean() })),
   op(2, fc.record({ k: fc.constant('list' as const), side, rec: recSel })),
   op(1, fc.record({ k: fc.constant('getPrimary' as const), side: fc.constant<Side>('contacts'), rec: recSel })),
+  op(1, fc.record({ k: fc.constant('setLimit' as const), side, spec: fc.nat({ max: 2 }).map((label): SpecSel => ({ label })), max: fc.integer({ min: 1, max: 3 }) })),
+  op(1, fc.record({ k: fc.constant('purgeLimits' as const), side, specs: fc.array(fc.nat({ max: 2 }).map((label): SpecSel => ({ label })), { minLength: 1, maxLength: 2 }) })),
   op(1, fc.record({
     k: fc.constant('import' as const),
     rows: fc.array(fc.record({ contact: recSel, company: recSel, labels: fc.array(fc.oneof(specSel, fc.constant<'Nope'>('Nope')), { maxLength: 2 }) }), { minLength: 1, maxLength: 3 })

@@ -45,6 +45,8 @@ export class Model {
   readonly labels: LabelDef[] = []
   /** Type ids of deleted labels (both directions), for ops that still name them. */
   readonly staleTypeIds: number[] = []
+  /** Per-label limits (maxToObjectIds) by type id, each direction its own. */
+  readonly limits = new Map<number, number>()
   /** Each record's unique identifier (a contact's email, a company's domain), for import rows. */
   readonly identifiers = new Map<number, string>()
 
@@ -186,6 +188,17 @@ export class Model {
     const isNew = existing === undefined
     if (isNew && (this.count('contacts', p.contact) + 1 > this.cap || this.count('companies', p.company) + 1 > this.cap)) return { error: 400, category: 'LIMITS_ERROR' }
     const wanted = kinds.filter((x): x is LabelDef => typeof x !== 'string').map((l) => l.fwd)
+    // Per-label limits, on labels this write adds only: how many companies the contact has with it, and how many
+    // contacts the company has with its inverse, afterwards.
+    for (const label of kinds.filter((x): x is LabelDef => typeof x !== 'string' && existing?.has(x.fwd) !== true)) {
+      const withLabel = (side: Side, id: number): number => [...this.pairs.entries()]
+        .filter(([key, set]) => Number(key.split('|')[side === 'contacts' ? 0 : 1]) === id && set.has(label.fwd)).length + 1
+      const fwdMax = this.limits.get(label.fwd)
+      const bwdMax = this.limits.get(label.bwd)
+      if ((fwdMax !== undefined && withLabel('contacts', p.contact) > fwdMax) || (bwdMax !== undefined && withLabel('companies', p.company) > bwdMax)) {
+        return { error: 400, category: 'LIMITS_ERROR' }
+      }
+    }
     const wantsPrimary = kinds.includes('primary')
     const firstCompany = isNew && this.count('contacts', p.contact) === 0
     this.pairs.set(k, new Set(mode === 'replace' ? wanted : [...existing ?? [], ...wanted]))
@@ -389,6 +402,24 @@ export class Model {
     return failed
   }
 
+  // ---- per-label limits (C4 update, C5 purge), user labels only
+
+  /** C4 with one input: 200, or 207 when the type is not a label of this direction or the limit is above the cap. */
+  setLimit (side: Side, spec: WireSpec, max: number): string | undefined {
+    const kind = this.typeOf(side, spec.associationTypeId)
+    if (kind === undefined || typeof kind === 'string' || spec.associationCategory !== 'USER_DEFINED') return 'VALIDATION_ERROR'
+    if (max > this.cap) return 'LIMITS_ERROR'
+    this.limits.set(spec.associationTypeId, max)
+    return undefined
+  }
+
+  /** C5: any input not a type of this direction refuses the whole request. */
+  purgeLimits (side: Side, specs: WireSpec[]): Expected {
+    if (specs.some((s) => { const k = this.typeOf(side, s.associationTypeId); return k === undefined || (typeof k === 'string' ? 'HUBSPOT_DEFINED' : 'USER_DEFINED') !== s.associationCategory })) return { status: 400 }
+    for (const s of specs) this.limits.delete(s.associationTypeId)
+    return { status: 204 }
+  }
+
   // ---- label definitions
 
   /** L2 before the ids are known: the error status, or undefined when the label is created. */
@@ -425,6 +456,8 @@ export class Model {
     if (users.length > 0 && !force) return { status: 400 }
     for (const s of users) s.delete(kind.fwd)
     this.labels.splice(this.labels.indexOf(kind), 1)
+    this.limits.delete(kind.fwd)
+    this.limits.delete(kind.bwd)
     this.staleTypeIds.push(kind.fwd, kind.bwd)
     return { status: 204 }
   }
