@@ -7,6 +7,7 @@ import t from 'tap'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../src/db/schema.js'
 import { build, createOtherAccount, TEST_ADMIN_KEY } from '../helpers/app.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 interface Answer { status: number, body: string, replayed: boolean }
 type Drop = 'none' | 'after-send' | 'on-response'
@@ -19,17 +20,6 @@ const port = typeof address === 'object' && address !== null ? address.port : 0
 
 const seed = Number(process.env.IDEMPOTENCY_DROPS_SEED ?? Date.now() % 1_000_000_007)
 t.comment(`drop seed ${seed} (IDEMPOTENCY_DROPS_SEED=${seed} replays it)`)
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded (s: number): () => number {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 /** One attempt on a new connection; null when the connection was dropped before the answer was read. */
 async function attempt (key: string, idempotencyKey: string, method: string, path: string, body: unknown, drop: Drop): Promise<Answer | null> {
@@ -129,13 +119,13 @@ async function stateOf (db: Kysely<Database>, accountId: number) {
 }
 
 t.test('dropped connections and retries with Idempotency-Key end with the data of one run', async (t) => {
-  const reference = client(TEST_ADMIN_KEY, 'reference', 0, seeded(seed))
+  const reference = client(TEST_ADMIN_KEY, 'reference', 0, seededRandom(seed))
   await scenario(reference.call)
   const expected = await stateOf(ta.app.db, ta.accountId)
   t.equal(expected.records.length, 15)
   t.ok(expected.associations.length > 30, `${expected.associations.length} association rows in the reference run`)
 
-  const random = seeded(seed)
+  const random = seededRandom(seed)
   for (const run of ['drops-1', 'drops-2']) {
     const other = await createOtherAccount(ta.app, run)
     const dropping = client(other.key, run, 0.4, random)
