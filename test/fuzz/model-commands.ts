@@ -23,6 +23,8 @@ export type Op =
   | { k: 'deleteLabel', side: Side, spec: SpecSel, force: boolean }
   | { k: 'list', side: Side, rec: number }
   | { k: 'getPrimary', side: Side, rec: number }
+  | { k: 'batchRead', side: Side, recs: number[] }
+  | { k: 'listPaged', side: Side, rec: number }
   | { k: 'setLimit', side: Side, spec: SpecSel, max: number }
   | { k: 'purgeLimits', side: Side, specs: SpecSel[] }
   | { k: 'import', rows: Array<{ contact: number, company: number, labels: Array<SpecSel | 'Nope'> }> }
@@ -178,6 +180,35 @@ async function runOp (m: Model, r: Real, op: Op): Promise<void> {
       if ((outcome.errors > 0) !== (failed > 0)) throw new Mismatch(`${what}: ${outcome.errors} row errors, expected ${failed} failed inputs: ${JSON.stringify(outcome.messages)}`)
       return
     }
+    case 'batchRead': {
+      // T3: one entry per distinct record with associations (key by from.id), NO_ASSOCIATIONS_FOUND for the others.
+      const ids = op.recs.map((x) => rec(op.side, x))
+      const res = await call(r, 'POST', `/crm/v4/associations/${op.side}/${other(op.side)}/batch/read`, { inputs: ids.map((id) => ({ id: String(id) })) })
+      const distinct = [...new Set(ids)]
+      const found = distinct.filter((id) => m.listOf(op.side, id).length > 0)
+      const body = expectAnswer(what, res, { status: found.length === distinct.length ? 200 : 207 })
+      const results = [...body.results as Array<{ from: { id: string }, to: unknown[] }>].sort((a, b) => Number(a.from.id) - Number(b.from.id))
+      same(`${what}: results`, results, found.sort((a, b) => a - b).map((id) => ({ from: { id: String(id) }, to: m.listOf(op.side, id) })))
+      same(`${what}: errors`, ((body.errors ?? []) as Array<{ subCategory?: string }>).map((e) => e.subCategory), distinct.filter((id) => !found.includes(id)).map(() => 'crm.associations.NO_ASSOCIATIONS_FOUND'))
+      return
+    }
+    case 'listPaged': {
+      // B4 one result a page: the pages together are the list, each cursor taken from the previous page.
+      const f = rec(op.side, op.rec)
+      const expected = m.list(op.side, f)
+      const pages: unknown[] = []
+      let after: string | undefined
+      for (let page = 0; page < 10; page++) {
+        const res = await call(r, 'GET', `/crm/v4/objects/${op.side}/${f}/associations/${other(op.side)}?limit=1${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`)
+        const body = expectAnswer(`${what} page ${page}`, res, { status: expected.status })
+        if (body === undefined) return
+        pages.push(...body.results as unknown[])
+        after = body.paging?.next?.after
+        if (after === undefined) break
+      }
+      same(`${what}: pages`, pages, expected.body)
+      return
+    }
     case 'setLimit': {
       const spec = m.wireSpec(op.side, op.spec)
       const res = await call(r, 'POST', `/crm/v4/associations/definitions/configurations/${op.side}/${other(op.side)}/batch/update`, {
@@ -253,6 +284,8 @@ export const commandArbitraries: Array<fc.Arbitrary<fc.AsyncCommand<Model, Real>
   op(1, fc.record({ k: fc.constant('deleteLabel' as const), side, spec: specSel, force: fc.boolean() })),
   op(2, fc.record({ k: fc.constant('list' as const), side, rec: recSel })),
   op(1, fc.record({ k: fc.constant('getPrimary' as const), side: fc.constant<Side>('contacts'), rec: recSel })),
+  op(1, fc.record({ k: fc.constant('batchRead' as const), side, recs: fc.array(recSel, { minLength: 1, maxLength: 4 }) })),
+  op(1, fc.record({ k: fc.constant('listPaged' as const), side, rec: recSel })),
   op(1, fc.record({ k: fc.constant('setLimit' as const), side, spec: fc.nat({ max: 2 }).map((label): SpecSel => ({ label })), max: fc.integer({ min: 1, max: 3 }) })),
   op(1, fc.record({ k: fc.constant('purgeLimits' as const), side, specs: fc.array(fc.nat({ max: 2 }).map((label): SpecSel => ({ label })), { minLength: 1, maxLength: 2 }) })),
   op(1, fc.record({

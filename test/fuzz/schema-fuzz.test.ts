@@ -107,7 +107,11 @@ function requestArbitrary (doc: Schema, op: Operation, real: Record<string, stri
   const body = fc.oneof(
     { weight: 6, arbitrary: fromSchema(doc, op.body).map((v) => ({ payload: JSON.stringify(v), type: 'application/json' })) },
     { weight: 1, arbitrary: anyJson.map((v) => ({ payload: JSON.stringify(v), type: 'application/json' })) },
-    { weight: 1, arbitrary: fc.constantFrom('{', '{"inputs": [', '[1,2', 'nul', '\u0000', '{"a":1}{"b":2}', '"\\ud800"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}').map((p) => ({ payload: p, type: 'application/json' })) },
+    {
+      weight: 1, arbitrary: fc.constantFrom('{', '{"inputs": [', '[1,2', 'nul', '\u0000', '{"a":1}{"b":2}', '"\\ud800"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}',
+        '['.repeat(5000) + ']'.repeat(5000), '{"inputs":' + '['.repeat(3000) + ']'.repeat(3000) + '}', '{"inputs":[{"id":1e400}],"limit":1e400}', '"' + 'x'.repeat(200_000) + '"',
+        JSON.stringify({ inputs: Array.from({ length: 2500 }, (_, i) => ({ id: String(i), from: { id: String(i) }, to: { id: '1' }, types: [] })) })).map((p) => ({ payload: p, type: 'application/json' }))
+    },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=latin1', 'application/jsonx', ''), anyString).map(([type, p]) => ({ payload: p, type })) },
     { weight: 1, arbitrary: fc.constant({ payload: undefined, type: undefined }) }
   )
@@ -161,6 +165,7 @@ t.test('every route answers random and malformed requests with a 2xx/4xx, and ev
         try { body = res.json() } catch { throw new Error(`${res.statusCode} without a JSON body: ${res.body.slice(0, 200)}`) }
         const shaped = body.status === 'error' && typeof body.message === 'string' && typeof body.correlationId === 'string' && typeof body.category === 'string'
         if (!shaped) throw new Error(`${res.statusCode} without the HubSpot error shape: ${res.body.slice(0, 300)}`)
+        if (!String(res.headers['content-type']).startsWith('application/json')) throw new Error(`${res.statusCode} with content-type ${String(res.headers['content-type'])}`)
       }
     })
     const details = await fc.check(property, { seed: SEED + i, numRuns: RUNS })
