@@ -5,4 +5,4 @@ import t from 'tap'
 import { commandArbitraries } from './model-commands.js'
 import { modelFuzzTest } from './model-harness.js'
 
-modelFuzzTest(t, { seed: 70_001, ops: { postgres: 5000, pglite: 1000 }, commands: commandArbitraries })
+modelFuzzTest(t, { seed: 70_001, ops: { postgres: 5000, pglite: 700 }, commands: commandArbitraries })
