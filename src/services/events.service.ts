@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js'
 import * as repo from '../repositories/events.repository.js'
 import { purgeDeliveries } from '../repositories/webhooks.repository.js'
 import { decodeCursor, encodeCursor } from '../lib/paging.js'
+import { periodicTask, type PeriodicTask } from '../lib/periodic-task.js'
 import { InvalidInputError, withDetails } from '../errors.js'
 import type { AssociationEvent, EventPage } from '../schemas/events.schemas.js'
 
@@ -55,8 +56,7 @@ export function encodePosition (p: repo.FeedPosition): string {
 }
 
 export function createEventsService (db: Kysely<Database>, config: EventsConfig) {
-  let purgeTimer: NodeJS.Timeout | undefined
-  let purging: Promise<unknown> | null = null
+  let purgeTask: PeriodicTask | undefined
 
   /** Deletes events and finished webhook deliveries older than EVENT_RETENTION_DAYS; returns how many events. */
   async function purge (): Promise<number> {
@@ -91,22 +91,19 @@ export function createEventsService (db: Kysely<Database>, config: EventsConfig)
 
     /** Starts the periodic purge (on app ready); a failed run is logged and retried at the next tick. */
     startPurge (log: PurgeLog): void {
-      if (purgeTimer !== undefined) return
-      const tick = (): void => {
-        if (purging !== null) return
-        purging = purge()
-          .then((n) => { if (n > 0) log.info({ events: n }, 'purged old association events') })
-          .catch((err: unknown) => { log.warn({ err }, 'association event purge failed') })
-          .finally(() => { purging = null })
-      }
-      purgeTimer = setInterval(tick, config.EVENT_PURGE_INTERVAL_MS).unref()
-      tick()
+      purgeTask ??= periodicTask(async () => {
+        try {
+          const n = await purge()
+          if (n > 0) log.info({ events: n }, 'purged old association events')
+        } catch (err) {
+          log.warn({ err }, 'association event purge failed')
+        }
+      }, config.EVENT_PURGE_INTERVAL_MS)
+      purgeTask.start()
     },
 
     async stopPurge (): Promise<void> {
-      clearInterval(purgeTimer)
-      purgeTimer = undefined
-      await purging
+      await purgeTask?.stop()
     }
   }
 }
