@@ -46,6 +46,16 @@ export function edgeColumns (edges: Edge[]) {
   }
 }
 
+/** Live (not archived) records among `refs`, read without a lock: for writes that turn out to change nothing. */
+export async function liveRecords (db: Executor, accountId: number, refs: RecordRef[]): Promise<RecordRef[]> {
+  if (refs.length === 0) return []
+  const result = await sql<{ object_type: string, id: number }>`
+    select k.object_type, k.id
+    from unnest(${refs.map((r) => r.type)}::text[], ${refs.map((r) => r.id)}::bigint[]) as k(object_type, id)
+    where exists (select 1 from records r where r.account_id = ${accountId} and r.object_type = k.object_type and r.id = k.id and r.archived_at is null)`.execute(db)
+  return result.rows.map((r) => ({ type: r.object_type, id: r.id }))
+}
+
 /** Live (not archived) records among `refs`, locked in (type, id) order: SHARE for plain writes, (NO KEY) UPDATE where the primary or a limit is at stake. */
 export type LockMode = 'share' | 'no key update' | 'update'
 

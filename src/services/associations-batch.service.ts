@@ -179,7 +179,40 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
    * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
    * pair's from -> to rows afterwards; and the per-input errors.
    */
-  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, actor: Actor, exec?: Executor): Promise<{ done: Done[], errors: StandardError[] }> {
+  /**
+   * The inputs that would change nothing (the pair exists with every type asked for and, in replace mode, no other
+   * label), both records live; found by reads without locks. Answering them costs no lock, count or primary read: a
+   * re-import or a retried batch is mostly such inputs. Leaving them out does not change what the others decide, as
+   * an unchanged input has no effect on the later ones.
+   */
+  async function unchangedInputs (trx: Executor, accountId: number, pair: PairTypes, planned: Planned[], mode: LabelMode, knownLive: ReadonlySet<string>): Promise<Done[]> {
+    const from = pair.from.typeId
+    const to = pair.to.typeId
+    const existing = new Map<string, Set<number>>()
+    for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, planned.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
+      const key = `${r.from_id}|${r.to_id}`
+      existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
+    }
+    const candidates = planned.flatMap((p) => {
+      const have = existing.get(`${p.fromId}|${p.toId}`)
+      if (have === undefined || !have.has(pair.unlabeled.type_id) || p.wanted.some((r) => !have.has(r.type_id))) return []
+      if (mode === 'replace' && [...have].some((id) => pair.forward.get(id)?.role === 'label' && !p.wanted.some((r) => r.type_id === id))) return []
+      return [{ p, have }]
+    })
+    if (candidates.length === 0) return []
+    const refs = new Map<string, single.RecordRef>()
+    for (const { p } of candidates) {
+      if (!knownLive.has(`${from}|${p.fromId}`)) refs.set(`${from}|${p.fromId}`, { type: from, id: p.fromId })
+      if (!knownLive.has(`${to}|${p.toId}`)) refs.set(`${to}|${p.toId}`, { type: to, id: p.toId })
+    }
+    const read = new Set((await single.liveRecords(trx, accountId, [...refs.values()])).map((r) => `${r.type}|${r.id}`))
+    const live = { has: (key: string): boolean => knownLive.has(key) || read.has(key) }
+    return candidates
+      .filter(({ p }) => live.has(`${from}|${p.fromId}`) && live.has(`${to}|${p.toId}`))
+      .map(({ p, have }) => ({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds: [...have], added: [] }))
+  }
+
+  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, actor: Actor, exec?: Executor, unchangedFirst?: ReadonlySet<string>): Promise<{ done: Done[], errors: StandardError[] }> {
     const errors: StandardError[] = []
     const planned: Planned[] = []
     const seen = new Set<string>()
@@ -220,6 +253,16 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
 
     // With `exec` (a caller's open transaction) the writes join it; otherwise they get a transaction of their own.
     const work = async (trx: Executor): Promise<Decided> => {
+      // Not a filter of `planned` in place: a retried transaction starts from all the inputs again.
+      const unchanged = unchangedFirst !== undefined ? await unchangedInputs(trx, accountId, pair, planned, mode, unchangedFirst) : []
+      if (unchanged.length === 0) return await writeChanges(trx, planned)
+      const answered = new Set(unchanged.map((d) => d.index))
+      const rest = planned.filter((p) => !answered.has(p.index))
+      if (rest.length === 0) return { done: unchanged, failed: [], inserts: [], deletes: [] }
+      const decided = await writeChanges(trx, rest)
+      return { ...decided, done: [...unchanged, ...decided.done] }
+    }
+    const writeChanges = async (trx: Executor, planned: Planned[]): Promise<Decided> => {
       const refs = (side: 'from' | 'to'): single.RecordRef[] => [...new Set(planned.map((p) => side === 'from' ? p.fromId : p.toId))].map((id) => ({ type: side === 'from' ? from : to, id }))
       const live = new Set<string>()
       // One statement per lock mode, in (type, id) order like every other writer.
@@ -274,6 +317,15 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
      */
     async writeInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode = 'add', actor: Actor = NO_ACTOR) {
       return await writePairs(accountId, pair, inputs, mode, actor, trx)
+    },
+
+    /**
+     * As writeInTransaction, for writers whose inputs often exist already (imports run again): the unchanged inputs are
+     * answered from unlocked reads first, at the cost of one more read when few are. `knownLive` (`type|id`) names
+     * records the caller has just read live or written in this transaction: their liveness is not read again.
+     */
+    async writeMostlyUnchangedInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], options: { mode?: LabelMode, knownLive?: ReadonlySet<string> } = {}) {
+      return await writePairs(accountId, pair, inputs, options.mode ?? 'add', NO_ACTOR, trx, options.knownLive ?? new Set())
     },
 
     /** T2: unlabeled associations; both directions per input. */

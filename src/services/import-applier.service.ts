@@ -172,7 +172,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
         }
         for (const [index, link] of file.links.entries()) {
           const pair = pairs[index] as PairTypes
-          const outcome = await writeLink(trx, accountId, pair, link, index, applied, targets, idOf)
+          const outcome = await writeLink(trx, accountId, pair, link, index, applied, targets, idOf, written.live)
           counters.ASSOCIATIONS_CREATED = (counters.ASSOCIATIONS_CREATED ?? 0) + outcome.created
           counters.LABELS_ADDED = (counters.LABELS_ADDED ?? 0) + outcome.labelsAdded
           for (const { rows: broken, error } of outcome.failures) for (const p of broken) fail(p, associationError(p, error, pair))
@@ -199,6 +199,8 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const updated = new Set((await rowsRepo.mergeProperties(trx, accountId, changed.map((r) => ({ objectType: r.type, id: idOf(r), properties: r.props })))).map((u) => `${u.objectType}|${u.id}`))
     const stored = new Set((await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))).map((k) => keyOf(k.objectType, k.property, k.value)))
     return {
+      // Records read live (merged) or created by this chunk's transaction: the association writer need not read them again.
+      live: new Set([...updated, ...records.filter((r) => r.existing === undefined).map((r) => `${r.type}|${idOf(r)}`)]),
       archived: changed.filter((r) => !updated.has(`${r.type}|${idOf(r)}`)),
       lostKeys: newKeys.filter((k) => !stored.has(keyOf(k.plan.type, k.property, k.value)))
     }
@@ -206,7 +208,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
 
   /** One association writer call for a link: every applied row's pair, rows with the same pair merged. */
   async function writeLink (trx: Executor, accountId: number, pair: PairTypes, link: CompiledLink, index: number, applied: ParsedRow[],
-    targets: Map<ParsedRow, Array<RecordPlan | number | undefined>>, idOf: (r: RecordPlan) => number) {
+    targets: Map<ParsedRow, Array<RecordPlan | number | undefined>>, idOf: (r: RecordPlan) => number, live: ReadonlySet<string>) {
     const inputs = new Map<string, { fromId: number, toId: number, types: AssociationSpec[], rows: ParsedRow[] }>()
     const idFor = (t: RecordPlan | number | undefined): number | undefined => t === undefined ? undefined : typeof t === 'number' ? t : idOf(t)
     for (const p of applied) {
@@ -225,7 +227,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const list = [...inputs.values()]
     if (list.length === 0) return { created: 0, labelsAdded: 0, failures: [] }
     const pairInputs: PairInput[] = list.map((i) => ({ from: { id: String(i.fromId) }, to: { id: String(i.toId) }, types: i.types }))
-    const { done, errors } = await associationsBatch.writeInTransaction(trx, accountId, pair, pairInputs, 'add')
+    const { done, errors } = await associationsBatch.writeMostlyUnchangedInTransaction(trx, accountId, pair, pairInputs, { knownLive: live })
     // The writer reports what each input added: new pairs carry the unlabeled type.
     const created = done.filter((d) => d.added.includes(pair.unlabeled.type_id)).length
     const labelsAdded = done.reduce((n, d) => n + d.added.filter((t) => pair.forward.get(t)?.role === 'label').length, 0)

@@ -103,3 +103,53 @@ t.test('the same new pairs written by two batches at once are counted once', asy
     t.ok(counts.length > 0 && counts.every((c) => c.count === expected), `every ${type} record counted ${expected}`)
   }
 })
+
+t.test('unchanged inputs first (imports run again): answered from reads without locks, the rest written as usual', async (t) => {
+  const ta = await build(t)
+  const [c0, c1, c2] = await seed(ta, '0-1', 3) as [number, number, number]
+  const [k0, k1, k2] = await seed(ta, '0-2', 3) as [number, number, number]
+  const plugin = statementCounter()
+  const db = ta.app.db.withPlugin(plugin)
+  const services = createServices(db, loadConfig({}, {}))
+  const labels = await services.associationTypes.createLabel(ta.accountId, 'contacts', 'companies', { label: 'Manager', name: 'manager' })
+  const manager = { associationCategory: 'USER_DEFINED' as const, associationTypeId: labels.results[0]?.typeId as number }
+  const pair = await services.associationTypes.resolvePair(ta.accountId, 'contacts', 'companies')
+  const input = (from: number, to: number, types: Array<typeof manager> = []) => ({ from: { id: String(from) }, to: { id: String(to) }, types })
+  await services.associationsBatch.addLabels(ta.accountId, pair, [input(c0, k0, [manager]), input(c1, k1)])
+
+  const write = async (inputs: Array<ReturnType<typeof input>>, mode: 'add' | 'replace' = 'add', knownLive = new Set<string>()) => {
+    plugin.count = 0
+    const outcome = await db.transaction().execute(async (trx) => await services.associationsBatch.writeMostlyUnchangedInTransaction(trx, ta.accountId, pair, inputs, { mode, knownLive }))
+    return { ...outcome, statements: plugin.count }
+  }
+
+  const again = await write([input(c0, k0, [manager]), input(c1, k1)])
+  t.same(again.errors, [])
+  t.same(again.done.map((d) => [d.fromId, d.toId, d.added]), [[c0, k0, []], [c1, k1, []]], 'both pairs answered, nothing added')
+  t.same(again.done[0]?.typeIds.sort((a, b) => a - b), [1, 279, manager.associationTypeId].sort((a, b) => a - b), 'the pair\'s types as they are (primary, unlabeled, label)')
+  t.equal(again.statements, 2, 'two reads: the pairs\' types and the records\' liveness; no lock, count or primary read')
+
+  const mixed = await write([input(c0, k0, [manager]), input(c2, k2, [manager]), input(c1, k1, [manager])])
+  t.same(mixed.errors, [])
+  t.same(mixed.done.map((d) => [d.fromId, d.added.length > 0]), [[c0, false], [c2, true], [c1, true]], 'in input order: the new pair and the new label written, the unchanged pair not')
+  const rows = await ta.app.db.selectFrom('associations').select(['from_id', 'to_id', 'type_id']).where('from_type', '=', '0-1').where('to_type', '=', '0-2').orderBy('from_id').orderBy('type_id').execute()
+  t.same(rows.map((r) => [r.from_id, r.type_id]).filter(([, type]) => type !== 1), [[c0, 279], [c0, manager.associationTypeId], [c1, 279], [c1, manager.associationTypeId], [c2, 279], [c2, manager.associationTypeId]], 'rows as the normal path writes them')
+
+  // A record archived while its rows remain (a concurrent archive not yet through its hooks) is not answered as unchanged.
+  await sql`update records set archived_at = now() where account_id = ${ta.accountId} and object_type = '0-2' and id = ${k1}`.execute(ta.app.db)
+  const archived = await write([input(c1, k1, [manager]), input(c0, k0)])
+  t.same(archived.done.map((d) => d.fromId), [c0], 'the pair of live records is answered')
+  t.equal(archived.errors.length, 1)
+  t.equal(archived.errors[0]?.category, 'OBJECT_NOT_FOUND', 'the pair with an archived record fails as on the normal path')
+
+  // Records the caller vouches for (read live or written in its transaction) are not read again.
+  const vouched = await write([input(c0, k0, [manager])], 'add', new Set([`0-1|${c0}`, `0-2|${k0}`]))
+  t.same(vouched.done.map((d) => d.added), [[]])
+  t.equal(vouched.statements, 1, 'one read: the pairs\' types')
+
+  // Replace mode: a pair holding a label the input leaves out is a change.
+  const replaced = await write([input(c0, k0)], 'replace')
+  t.same(replaced.done[0]?.typeIds.includes(manager.associationTypeId), false, 'the label is removed')
+  const left = await ta.app.db.selectFrom('associations').select('type_id').where('from_id', '=', c0).where('to_id', '=', k0).execute()
+  t.notOk(left.some((r) => r.type_id === manager.associationTypeId), 'and its row is gone')
+})
