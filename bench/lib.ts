@@ -1,14 +1,14 @@
 // Shared bench plumbing: a fresh PostgreSQL database, the service as a child process, autocannon and pgbench runs,
 // and the results table. Figures are printed and written under bench/results/; they are not timed tests.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import autocannon from 'autocannon'
 import pg from 'pg'
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const DB_NAME = 'assoc_bench'
-export const PORT = 3457
+export const PORT = Number(process.env.BENCH_PORT ?? 3457)
 export const KEY = 'bench_key_0123456789abcdefghij'
 
 export function urlFor (name: string): string {
@@ -25,28 +25,36 @@ export async function sqlOn (url: string, text: string, params: unknown[] = []):
 
 export function step (what: string): void { process.stderr.write(`# ${what}\n`) }
 
-export async function freshDatabase (): Promise<string> {
-  await sqlOn(ADMIN_URL, `drop database if exists ${DB_NAME} with (force)`)
-  await sqlOn(ADMIN_URL, `create database ${DB_NAME}`)
-  return urlFor(DB_NAME)
+export async function freshDatabase (name = DB_NAME): Promise<string> {
+  await sqlOn(ADMIN_URL, `drop database if exists ${name} with (force)`)
+  await sqlOn(ADMIN_URL, `create database ${name}`)
+  return urlFor(name)
 }
 
-export async function startService (extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
+/** `logFile`: where the service's log (stdout) goes; discarded by default. */
+export async function startService (extraEnv: Record<string, string> = {}, name = DB_NAME, logFile?: string): Promise<ChildProcess> {
+  return await startNodeProcess('src/server.ts', {
+    DATABASE_URL: urlFor(name), PORT: String(PORT), HOST: '127.0.0.1', BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: 'warn', DB_POOL_MAX: '8', ...extraEnv
+  }, `http://127.0.0.1:${PORT}/health/ready`, logFile)
+}
+
+/** Starts `script` under tsx as a child process and waits until `readyUrl` answers 2xx. */
+export async function startNodeProcess (script: string, env: Record<string, string>, readyUrl: string, logFile?: string): Promise<ChildProcess> {
   // Detached: its own process group, so that stopping it also stops the node process under tsx.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     detached: true,
-    env: { ...process.env, DATABASE_URL: urlFor(DB_NAME), PORT: String(PORT), HOST: '127.0.0.1', BOOTSTRAP_API_KEY: KEY, LOG_LEVEL: 'warn', DB_POOL_MAX: '8', ...extraEnv },
-    stdio: ['ignore', 'ignore', 'inherit']
+    env: { ...process.env, ...env },
+    stdio: ['ignore', logFile === undefined ? 'ignore' : openSync(logFile, 'a'), 'inherit']
   })
   child.unref()
   for (let i = 0; i < 120; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok) return child
+      if ((await fetch(readyUrl)).ok) return child
     } catch {}
     await new Promise((resolve) => setTimeout(resolve, 500))
   }
   stopService(child)
-  throw new Error('service did not start')
+  throw new Error(`${script} did not start`)
 }
 
 export function stopService (child: ChildProcess): void {
@@ -60,8 +68,10 @@ export function rssBytes (pid: number): number {
 export interface CannonResult { title: string, rps: number, p50: number, p99: number, errors: number }
 
 export async function cannon (title: string, setup: Partial<autocannon.Options>, connections: number, duration: number): Promise<CannonResult> {
-  const result = await autocannon({ connections, duration, headers: { authorization: `Bearer ${KEY}` }, ...setup, url: `http://127.0.0.1:${PORT}` })
-  return { title, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
+  // `setup.url` points the run at another server (the suite's baselines); the service by default.
+  const result = await autocannon({ connections, duration, headers: { authorization: `Bearer ${KEY}` }, ...setup, url: setup.url ?? `http://127.0.0.1:${PORT}` })
+  // Responses over the run's real length: the per-second average misreads runs of a few seconds.
+  return { title, rps: result.requests.total / Math.max(result.duration, 1e-3), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx }
 }
 
 export function pgbench (script: string, vars: Record<string, number>, clients: number, seconds: number): number {
