@@ -18,6 +18,8 @@ export interface SuiteOptions {
   copyRows: number
   /** Keep the bench database after the run (for check:invariants); it is dropped on the next run anyway. */
   keep: boolean
+  /** Only generate the data (and keep it): to check it with check:invariants or time the generator. */
+  loadOnly: boolean
 }
 
 export function suiteOptions (argv: string[] = process.argv.slice(2)): SuiteOptions {
@@ -30,7 +32,8 @@ export function suiteOptions (argv: string[] = process.argv.slice(2)): SuiteOpti
       runs: { type: 'string' },
       connections: { type: 'string', default: '50' },
       'import-rows': { type: 'string' },
-      keep: { type: 'boolean', default: false }
+      keep: { type: 'boolean', default: false },
+      'load-only': { type: 'boolean', default: false }
     }
   })
   const quick = values.quick === true
@@ -45,6 +48,7 @@ export function suiteOptions (argv: string[] = process.argv.slice(2)): SuiteOpti
     connections: Number(values.connections),
     importRows: num(values['import-rows'], 1_000_000, 20_000),
     copyRows: quick ? 100_000 : 1_000_000,
-    keep: values.keep === true
+    keep: values.keep === true || values['load-only'] === true,
+    loadOnly: values['load-only'] === true
   }
 }

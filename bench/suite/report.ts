@@ -39,7 +39,8 @@ export function markdownTable (rows: Row[]): string {
   const lines = ['| figure | measured | non-2xx / failed | baseline (same run) | ratio | target | met |', '|---|---|---|---|---|---|---|']
   for (const r of rows) {
     const baseline = r.baseline === undefined ? '' : `${r.baseline.title}: ${describe(r.baseline.value)}`
-    const ratio = r.ratio === undefined ? '' : r.target?.startsWith('p99') === true ? `${r.ratio.toFixed(2)}x p99` : `${(r.ratio * 100).toFixed(1)}%`
+    const percent = (x: number): string => `${x < 0.01 ? (x * 100).toPrecision(2) : (x * 100).toFixed(1)}%`
+    const ratio = r.ratio === undefined ? '' : r.target?.startsWith('p99') === true ? `${r.ratio.toFixed(2)}x p99` : percent(r.ratio)
     const met = r.met === undefined ? '' : r.met ? 'met' : '**not met**'
     lines.push(`| ${r.figure} | ${describe(r.value)} | ${int(r.value.failures)} | ${baseline} | ${ratio} | ${r.target ?? ''} | ${met} |`)
   }

@@ -27,6 +27,10 @@ await dropDatabase(ADMIN_URL, DB)
 const url = await freshDatabase(DB)
 const generated = await generateData(url, layout)
 step(`loaded ${generated.associationRows.toLocaleString('en')} association rows in ${generated.seconds.toFixed(1)} s`)
+if (options.loadOnly) {
+  step(`kept ${url}: DATABASE_URL=${url} npm run check:invariants`)
+  process.exit(0)
+}
 const postgres = (await sqlOn(url, "select version() as v, current_setting('shared_buffers') as sb, current_setting('max_wal_size') as wal, pg_size_pretty(pg_database_size(current_database())) as size")).rows[0] as { v: string, sb: string, wal: string, size: string }
 
 const importDir = mkdtempSync(join(tmpdir(), 'suite-import-dir-'))
@@ -40,6 +44,7 @@ const service = await startService({
   RATE_LIMIT_BURST_PER_10S: '1000000000', RATE_LIMIT_DAILY: '1000000000', BODY_LIMIT_BYTES: String(32 * 2 ** 20), IMPORT_DIR: importDir, IMPORT_POLL_MS: '250'
 }, DB, serviceLog)
 const rss = sampleRss(service.pid as number)
+const startRss = rss.now()
 let measured: Measured[]
 let imports: ImportResult[]
 let importsGrowth = 0
@@ -116,11 +121,11 @@ const summary = [
   '',
   markdownTable(rows),
   '',
-  `Service peak RSS: ${mb(peakRss)} (target < 250 MB: ${rssOk ? 'met' : '**not met**'}); raised most by: ${rssByOperation.slice(0, 4).map((r) => `${r.title} +${mb(r.rss)}`).join(', ')}. Non-2xx answers in the service runs: ${non2xx} (target 0: ${non2xx === 0 ? 'met' : '**not met**'}).`,
+  `Service peak RSS: ${mb(peakRss)} (target < 250 MB: ${rssOk ? 'met' : '**not met**'}; ${mb(startRss)} once started, under tsx); raised most by: ${rssByOperation.slice(0, 4).map((r) => `${r.title} +${mb(r.rss)}`).join(', ')}. Non-2xx answers in the service runs: ${non2xx} (target 0: ${non2xx === 0 ? 'met' : '**not met**'}).`,
   `Mixed workload: ${mixEntries(layout, 0).map((e) => `${e.name} ${e.weight}% (baseline ${title(e.baseline)})`).join('; ')}.`
 ].join('\n')
 writeResults('suite', summary, {
-  startedAt: startedAt.toISOString(), machine: machine(), postgres, options, layout, generated, rows, peakRssBytes: peakRss, rssByOperation, non2xx, mixBaseline,
+  startedAt: startedAt.toISOString(), machine: machine(), postgres, options, layout, generated, rows, peakRssBytes: peakRss, startRssBytes: startRss, rssByOperation, non2xx, mixBaseline,
   imports, runs: measured
 })
 if (!options.keep) await dropDatabase(ADMIN_URL, DB)
