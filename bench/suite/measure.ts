@@ -61,7 +61,8 @@ export function httpOperation (key: string, title: string, setup: Partial<autoca
     title,
     async run (seconds) {
       const counted = options.requests === undefined ? {} : { amount: options.requests, timeout: 120 }
-      const r = await cannon(title, { ...setup, ...counted }, connections, seconds)
+      // A counted run ends with its last answer: the duration must not cut it short.
+      const r = await cannon(title, { ...setup, ...counted }, connections, options.requests === undefined ? seconds : 24 * 3600)
       return { rate: r.rps * (options.perRequest ?? 1), unit: options.unit ?? 'req/s', p50: r.p50, p99: r.p99, failures: r.errors }
     }
   }

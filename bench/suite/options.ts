@@ -41,9 +41,9 @@ export function suiteOptions (argv: string[] = process.argv.slice(2)): SuiteOpti
   return {
     quick,
     rows: num(values.rows, 10_000_000, 300_000),
-    seconds: num(values.seconds, 6, 1),
+    seconds: num(values.seconds, 5, 1),
     runs: num(values.runs, 3, 3),
-    warmupSeconds: quick ? 1 : 3,
+    warmupSeconds: quick ? 1 : 2,
     slowRequests: quick ? 1 : 3,
     connections: Number(values.connections),
     importRows: num(values['import-rows'], 1_000_000, 20_000),
