@@ -42,7 +42,7 @@ export function suiteOptions (argv: string[] = process.argv.slice(2)): SuiteOpti
     quick,
     rows: num(values.rows, 10_000_000, 300_000),
     seconds: num(values.seconds, 5, 1),
-    runs: num(values.runs, 3, 3),
+    runs: num(values.runs, 3, 2),
     warmupSeconds: quick ? 1 : 2,
     slowRequests: quick ? 1 : 3,
     connections: Number(values.connections),
