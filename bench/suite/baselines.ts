@@ -51,7 +51,7 @@ export function pgbenchOperations (url: string, layout: Layout, account: number)
     op('pgDeletePair', 'pgbench delete pair (rows, events, counters)', 'suite-delete-pair.sql', common),
     // One client, as the service's batch read runs on one connection (its answers are 27 MB each).
     op('pgBatchRead', 'pgbench batch read of 1,000 contacts (1 client)', 'suite-batch-read.sql', common, 'tx/s', 1, 1),
-    op('pgSearch', 'pgbench contacts of one company (100)', 'suite-search.sql', common)
+    op('pgSearch', 'pgbench contacts of one company (100, 1 client)', 'suite-search.sql', common, 'tx/s', 1, 1)
   ]
 }
 

@@ -117,7 +117,7 @@ const summary = [
   `Machine: ${machine()}; ${postgres.v.split(' on ')[0] ?? postgres.v}, stock settings (shared_buffers ${postgres.sb}, max_wal_size ${postgres.wal}, autovacuum off on this server)`,
   `Data: ${generated.associationRows.toLocaleString('en')} association rows (${layout.regular.toLocaleString('en')} contacts x 100 companies, ${layout.hubs.length} hubs x 10,000, both directions, primary rows), ` +
     `${layout.companies.toLocaleString('en')} companies, ${generated.countRows.toLocaleString('en')} counter rows; database ${postgres.size} after the load`,
-  `Method: autocannon ${options.connections} connections (batch create and search: 8, batch read: 1), service DB_POOL_MAX 8, pgbench -M prepared -c 8 -j 2; one warm-up run, then ${options.runs} interleaved runs of ${options.seconds} s per figure, median; imports run once each`,
+  `Method: autocannon ${options.connections} connections (batch create: 8; batch read and search: 1, a counted number of requests), service DB_POOL_MAX 8, pgbench -M prepared -c 8 -j 2; one warm-up run, then ${options.runs} interleaved runs of ${options.seconds} s per figure, median; imports run once each`,
   '',
   markdownTable(rows),
   '',
