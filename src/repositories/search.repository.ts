@@ -144,7 +144,33 @@ function edges (accountId: number, fromType: string, a: AssociationCondition, ex
   return sql<boolean>`exists (select 1 from associations a ${join} where ${where}${sql.raw(probe ? ' offset 0' : '')})`
 }
 
+/**
+ * The ids of an ANY condition that only names associated records by id (`hs_object_id` EQ or IN, plain integers), the
+ * common "records associated with record X": undefined for any other condition.
+ */
+function associatedIds (a: AssociationCondition): number[] | undefined {
+  const [only] = a.conditions
+  if (a.quantifier !== 'ANY' || a.typeId !== undefined || a.conditions.length !== 1 || only === undefined) return undefined
+  if (!('column' in only.source) || only.source.column !== 'id' || (only.operator !== 'EQ' && only.operator !== 'IN')) return undefined
+  if (!only.operands.every((o) => /^\+?[0-9]{1,15}$/.test(o.value))) return undefined
+  return only.operands.map((o) => Number(o.value))
+}
+
+/**
+ * Records associated with given records, read from the other side: the given records' rows toward this type (every
+ * pair is stored in both directions) are a range of the primary key, and only those records are probed. The EXISTS
+ * form would probe the edges of every record of the type and compare the id as text, which at millions of records
+ * takes seconds.
+ */
+function associatedWith (accountId: number, fromType: string, toType: string, ids: number[]): RawBuilder<boolean> {
+  return sql<boolean>`r.id in (select b.to_id from associations b
+    where b.account_id = ${accountId} and b.from_type = ${toType} and b.from_id = any(${ids}::bigint[]) and b.to_type = ${fromType}
+      and exists (select 1 from records o where o.account_id = b.account_id and o.object_type = b.from_type and o.id = b.from_id and o.archived_at is null))`
+}
+
 function association (accountId: number, fromType: string, a: AssociationCondition): RawBuilder<boolean> {
+  const ids = associatedIds(a)
+  if (ids !== undefined) return associatedWith(accountId, fromType, a.toType, ids)
   const matches = allOf(a.conditions.map((c) => condition('o', c)))
   const noConditions = a.conditions.length === 0
   switch (a.quantifier) {

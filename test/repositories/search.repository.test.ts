@@ -127,6 +127,20 @@ t.test('one statement per search, whatever the quantifiers, labels and sorts', a
   t.equal(primary.total, Array.from({ length: 500 }, (_, i) => i + 1).filter((c) => (1 + (c * 7) % 100) % 5 === 0).length, 'the generated data matches as computed')
   const noDeals = await search.search(accountId, 'companies', SEARCHES[5]?.[2] as SearchRequest)
   t.equal(noDeals.total, 50, 'half the companies have a deal')
+  // Contacts associated with given companies (by hs_object_id): read from the companies' side.
+  const companiesOf = (c: number, nc: number): number[] => [0, 1, 2, 3].map((k) => 1 + ((c * 7 + k * 4999) % nc))
+  const contactsOf = (offsets: number[]): number[] => Array.from({ length: 500 }, (_, i) => i + 1).filter((c) => companiesOf(c, 100).some((x) => offsets.includes(x)))
+  for (const offsets of [[7], [7, 8, 90]]) {
+    queries.length = 0
+    const filter = offsets.length === 1 ? eq('hs_object_id', String(COMPANIES + (offsets[0] as number))) : { propertyName: 'hs_object_id', operator: 'IN' as const, values: offsets.map((x) => String(COMPANIES + x)) }
+    const found = await search.search(accountId, 'contacts', { filterGroups: [{ associations: [{ toObjectType: 'companies', quantifier: 'ANY', filters: [filter] }] }], limit: 200 })
+    t.equal(queries.length, 1, 'one statement')
+    t.same(found.results.map((r) => Number(r.id)), contactsOf(offsets).map((c) => CONTACTS + c), `contacts associated with companies ${offsets.join(', ')}: the ${contactsOf(offsets).length} computed`)
+    t.match(queries[0]?.sql, /r\.id in \(select b\.to_id from associations b/, 'read from the companies\' rows')
+  }
+  await sql`update records set archived_at = now() where account_id = ${accountId} and object_type = '0-2' and id = ${COMPANIES + 7}`.execute(app.db)
+  const archived = await search.search(accountId, 'contacts', { filterGroups: [{ associations: [{ toObjectType: 'companies', quantifier: 'ANY', filters: [eq('hs_object_id', String(COMPANIES + 7))] }] }] })
+  t.equal(archived.total, 0, 'an archived company associates nothing, as in the general form')
   await sql`delete from associations where account_id = ${accountId}`.execute(app.db)
   await sql`delete from records where account_id = ${accountId} and id >= ${COMPANIES}`.execute(app.db)
 })
@@ -152,4 +166,24 @@ t.test('query plans on 1.1M association rows: no sequential scan of associations
     t.notMatch(text, /Seq Scan on associations/, `${name}: no sequential scan of associations (${page.total} matches, ${ms} ms)`)
     t.comment(`${name}: ${text.split('\n').filter((line) => / on associations /.test(line)).map((line) => line.trim().replace(/ +\(cost.*$/, '')).join('; ')}`)
   }
+
+  // Contacts associated with one company, by its id: its rows toward contacts, then a probe per contact found.
+  queries.length = 0
+  const company = COMPANIES + 1234
+  const began = Date.now()
+  const page = await search.search(accountId, 'contacts', { filterGroups: [{ associations: [{ toObjectType: 'companies', quantifier: 'ANY', filters: [eq('hs_object_id', String(company))] }] }], limit: 100 })
+  const ms = Date.now() - began
+  const expected = await sql<{ n: number }>`select count(*)::int as n from associations where account_id = ${accountId} and from_type = '0-2' and from_id = ${company} and to_type = '0-1' and type_id = 280`.execute(app.db)
+  t.equal(page.total, expected.rows[0]?.n, `every contact of company ${company} (${page.total}), in ${ms} ms`)
+  const query = queries.at(-1) as CompiledQuery
+  const plan = await app.db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain (analyze, format json) ${query.sql}`, [...query.parameters]))
+  const scanned: number[] = []
+  const walk = (node: { 'Relation Name'?: string, 'Actual Rows': number, 'Actual Loops': number, Plans?: unknown[] }): void => {
+    if (node['Relation Name'] === 'records') scanned.push(node['Actual Rows'] * node['Actual Loops'])
+    for (const child of node.Plans ?? []) walk(child as typeof node)
+  }
+  const [root] = plan.rows[0]?.['QUERY PLAN'] as unknown as Array<{ Plan: Parameters<typeof walk>[0] }>
+  walk(root?.Plan as Parameters<typeof walk>[0])
+  const read = scanned.reduce((n, x) => n + x, 0)
+  t.ok(read <= 10 * (page.total + 1), `records read: ${read} for ${page.total} matches, not the ${rows > 0 ? '100,000' : ''} contacts`)
 })
