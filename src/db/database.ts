@@ -22,6 +22,8 @@ export interface DatabaseOptions {
   dataDir: string
   poolMax: number
   timeoutMs: number
+  /** PGlite: start from this data folder image (PGlite's dumpDataDir) instead of an empty cluster. */
+  pgliteImage?: Blob
   log?: KyselyConfig['log']
 }
 
@@ -50,8 +52,11 @@ export async function openDatabase (options: DatabaseOptions): Promise<DatabaseH
   }
   const inMemory = options.dataDir.startsWith('memory://')
   if (!inMemory) mkdirSync(options.dataDir, { recursive: true })
-  const pglite = await PGlite.create(inMemory ? undefined : options.dataDir, {
-    parsers: { [pgliteTypes.INT8]: parseInt8 }
+  // The one-argument form: with a first argument of undefined, PGlite (0.4) ignores loadDataDir.
+  const pglite = await PGlite.create({
+    ...(inMemory ? {} : { dataDir: options.dataDir }),
+    parsers: { [pgliteTypes.INT8]: parseInt8 },
+    ...(options.pgliteImage !== undefined ? { loadDataDir: options.pgliteImage } : {})
   })
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: options.log })
   // In process: there is no connection to lose.
