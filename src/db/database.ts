@@ -59,6 +59,9 @@ export async function openDatabase (options: DatabaseOptions): Promise<DatabaseH
     ...(options.pgliteImage !== undefined ? { loadDataDir: options.pgliteImage } : {})
   })
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log: options.log })
+  // Kysely destroys (and the dialect closes PGlite) only a driver that has been used: use it once, so that a handle
+  // closed unused does not leave PGlite's timers keeping the process alive.
+  await db.connection().execute(async () => {})
   // In process: there is no connection to lose.
   return { db, engine: 'pglite', onConnectionError: () => {} }
 }
