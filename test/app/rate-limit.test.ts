@@ -186,15 +186,21 @@ t.test('with REDIS_URL, two instances on one database share one budget per key',
   const callB = async (): Promise<LightMyRequestResponse> => await b.inject({ ...LIST, headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` } })
 
   const seen: Array<[string, number, string | undefined, string | undefined]> = []
+  const started = Date.now()
+  let secondAnsweredAt = 0
   for (const [name, call] of [['a', async () => await a.request(LIST)], ['b', callB], ['a', async () => await a.request(LIST)], ['b', callB], ['a', async () => await a.request(LIST)], ['b', callB]] as const) {
     const res = await call()
     seen.push([name, res.statusCode, rateHeaders(res).remaining, rateHeaders(res).dailyRemaining])
+    if (seen.length === 2) secondAnsweredAt = Date.now()
   }
   // [instance, status, remaining in the 10 s window, remaining today]: one budget, whichever instance answers. (The
   // daily budget carries the 429s, so a slow machine taking over 10 s for these calls cannot change the outcome.)
   t.same(seen.map(([name, status, , daily]) => [name, status, daily]),
     [['a', 200, '3'], ['b', 200, '2'], ['a', 200, '1'], ['b', 200, '0'], ['a', 429, '0'], ['b', 429, '0']])
-  t.same(seen.slice(0, 2).map(([, , burst]) => burst), ['999', '998'], 'the 10 s window is shared too')
+  // The window is 10 s of Redis' clock: on a machine so loaded that the first two calls (the second one is instance b's
+  // first, with its cold start) took longer, the first call has left the window and the comparison says nothing.
+  if (secondAnsweredAt - started < 9_000) t.same(seen.slice(0, 2).map(([, , burst]) => burst), ['999', '998'], 'the 10 s window is shared too')
+  else t.comment(`the first two calls took ${secondAnsweredAt - started} ms, near the 10 s window: its sharing is not judged`)
   const refused = await callB()
   t.equal(refused.json().policyName, 'DAILY')
 

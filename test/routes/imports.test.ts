@@ -93,6 +93,8 @@ t.test('the upload is stored and committed before the 200; the files are removed
   t.same(readdirSync(join(importDir, '.incoming')), [], 'no temporary file left')
   await ta.app.services.importRunner.start()
   t.equal((await waitForImport(ta, res.json().id)).state, 'DONE')
+  // The runner removes the file right after committing DONE (never before: a crash in between must find it again).
+  for (let waited = 0; existsSync(stored.path) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
   t.notOk(existsSync(stored.path), 'the stored file is removed once the import is DONE')
 })
 
