@@ -1,6 +1,6 @@
 // SQL for association edges (one row per direction and type) and per-record counts. Sets go through unnest(), so a
 // batch of any size is one statement.
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Executor } from '../db/executor.js'
 import { eventsOf, type EventScope } from './events.repository.js'
 
@@ -48,20 +48,19 @@ export function edgeColumns (edges: Edge[]) {
 
 /** Live (not archived) records among `refs`, read without a lock: for writes that turn out to change nothing. */
 export async function liveRecords (db: Executor, accountId: number, refs: RecordRef[]): Promise<RecordRef[]> {
-  if (refs.length === 0) return []
-  const result = await sql<{ object_type: string, id: number }>`
-    select k.object_type, k.id
-    from unnest(${refs.map((r) => r.type)}::text[], ${refs.map((r) => r.id)}::bigint[]) as k(object_type, id)
-    where exists (select 1 from records r where r.account_id = ${accountId} and r.object_type = k.object_type and r.id = k.id and r.archived_at is null)`.execute(db)
-  return result.rows.map((r) => ({ type: r.object_type, id: r.id }))
+  return await selectLiveRecords(db, accountId, refs, sql``)
 }
 
 /** Live (not archived) records among `refs`, locked in (type, id) order: SHARE for plain writes, (NO KEY) UPDATE where the primary or a limit is at stake. */
 export type LockMode = 'share' | 'no key update' | 'update'
 
 export async function lockRecords (db: Executor, accountId: number, refs: RecordRef[], mode: LockMode): Promise<RecordRef[]> {
-  if (refs.length === 0) return []
   const lock = mode === 'share' ? sql`for share` : mode === 'no key update' ? sql`for no key update` : sql`for update`
+  return await selectLiveRecords(db, accountId, refs, sql`${lock} of r`)
+}
+
+async function selectLiveRecords (db: Executor, accountId: number, refs: RecordRef[], lock: RawBuilder<unknown>): Promise<RecordRef[]> {
+  if (refs.length === 0) return []
   // One `id = any(...)` per object type: an index scan on the primary key, whatever the number of ids.
   const byType = new Map<string, number[]>()
   for (const r of refs) {
@@ -74,7 +73,7 @@ export async function lockRecords (db: Executor, accountId: number, refs: Record
     select r.object_type, r.id from records r
     where r.account_id = ${accountId} and (${match}) and r.archived_at is null
     order by r.object_type, r.id
-    ${lock} of r`.execute(db)
+    ${lock}`.execute(db)
   return result.rows.map((r) => ({ type: r.object_type, id: r.id }))
 }
 

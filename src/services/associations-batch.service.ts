@@ -52,15 +52,21 @@ interface BatchState {
   labelled: Map<string, number>
 }
 
+/** Type ids of each existing pair's from -> to rows, by `from|to`. */
+async function existingTypeIds (trx: Executor, accountId: number, from: string, to: string, planned: Planned[]): Promise<Map<string, Set<number>>> {
+  const existing = new Map<string, Set<number>>()
+  for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, planned.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
+    const key = `${r.from_id}|${r.to_id}`
+    existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
+  }
+  return existing
+}
+
 async function readState (trx: Executor, accountId: number, pair: PairTypes, planned: Planned[], live: Set<string>, present: Set<number>, limitedIds: Set<number>, exactCounts: boolean): Promise<BatchState> {
   const from = pair.from.typeId
   const to = pair.to.typeId
   const valid = planned.filter((p) => live.has(`${from}|${p.fromId}`) && live.has(`${to}|${p.toId}`))
-  const existing = new Map<string, Set<number>>()
-  for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, valid.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
-    const key = `${r.from_id}|${r.to_id}`
-    existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
-  }
+  const existing = await existingTypeIds(trx, accountId, from, to, valid)
   const keys = valid.flatMap((p) => [{ from_type: from, from_id: p.fromId, to_type: to }, { from_type: to, from_id: p.toId, to_type: from }])
   if (exactCounts) await batch.ensureCountRows(trx, accountId, keys)
   const counts = new Map((await batch.readCounts(trx, accountId, keys, exactCounts)).map((c) => [countKey(c.from_type, c.from_id, c.to_type), c.count]))
@@ -176,10 +182,6 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
   }
 
   /**
-   * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
-   * pair's from -> to rows afterwards; and the per-input errors.
-   */
-  /**
    * The inputs that would change nothing (the pair exists with every type asked for and, in replace mode, no other
    * label), both records live; found by reads without locks. Answering them costs no lock, count or primary read: a
    * re-import or a retried batch is mostly such inputs. Leaving them out does not change what the others decide, as
@@ -188,11 +190,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
   async function unchangedInputs (trx: Executor, accountId: number, pair: PairTypes, planned: Planned[], mode: LabelMode, knownLive: ReadonlySet<string>): Promise<Done[]> {
     const from = pair.from.typeId
     const to = pair.to.typeId
-    const existing = new Map<string, Set<number>>()
-    for (const r of await batch.typeIdsForPairs(trx, accountId, from, to, planned.map((p) => ({ fromId: p.fromId, toId: p.toId })))) {
-      const key = `${r.from_id}|${r.to_id}`
-      existing.set(key, (existing.get(key) ?? new Set()).add(r.type_id))
-    }
+    const existing = await existingTypeIds(trx, accountId, from, to, planned)
     const candidates = planned.flatMap((p) => {
       const have = existing.get(`${p.fromId}|${p.toId}`)
       if (have === undefined || !have.has(pair.unlabeled.type_id) || p.wanted.some((r) => !have.has(r.type_id))) return []
@@ -206,13 +204,18 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
       if (!knownLive.has(`${to}|${p.toId}`)) refs.set(`${to}|${p.toId}`, { type: to, id: p.toId })
     }
     const read = new Set((await single.liveRecords(trx, accountId, [...refs.values()])).map((r) => `${r.type}|${r.id}`))
-    const live = { has: (key: string): boolean => knownLive.has(key) || read.has(key) }
+    const isLive = (key: string): boolean => knownLive.has(key) || read.has(key)
     return candidates
-      .filter(({ p }) => live.has(`${from}|${p.fromId}`) && live.has(`${to}|${p.toId}`))
+      .filter(({ p }) => isLive(`${from}|${p.fromId}`) && isLive(`${to}|${p.toId}`))
       .map(({ p, have }) => ({ index: p.index, fromId: p.fromId, toId: p.toId, typeIds: [...have], added: [] }))
   }
 
-  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, actor: Actor, exec?: Executor, unchangedFirst?: ReadonlySet<string>): Promise<{ done: Done[], errors: StandardError[] }> {
+  /**
+   * The shared write path of T1 (replace) and T2 / imports (add). Returns, per successful input, the type ids of the
+   * pair's from -> to rows afterwards; and the per-input errors. With `unchangedFirst`, unchanged inputs are answered
+   * first (unchangedInputs).
+   */
+  async function writePairs (accountId: number, pair: PairTypes, inputs: PairInput[], mode: LabelMode, actor: Actor, exec?: Executor, unchangedFirst?: { knownLive: ReadonlySet<string> }): Promise<{ done: Done[], errors: StandardError[] }> {
     const errors: StandardError[] = []
     const planned: Planned[] = []
     const seen = new Set<string>()
@@ -254,7 +257,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
     // With `exec` (a caller's open transaction) the writes join it; otherwise they get a transaction of their own.
     const work = async (trx: Executor): Promise<Decided> => {
       // Not a filter of `planned` in place: a retried transaction starts from all the inputs again.
-      const unchanged = unchangedFirst !== undefined ? await unchangedInputs(trx, accountId, pair, planned, mode, unchangedFirst) : []
+      const unchanged = unchangedFirst !== undefined ? await unchangedInputs(trx, accountId, pair, planned, mode, unchangedFirst.knownLive) : []
       if (unchanged.length === 0) return await writeChanges(trx, planned)
       const answered = new Set(unchanged.map((d) => d.index))
       const rest = planned.filter((p) => !answered.has(p.index))
@@ -325,7 +328,7 @@ export function createAssociationsBatchService (db: Kysely<Database>, types: Ass
      * records the caller has just read live or written in this transaction: their liveness is not read again.
      */
     async writeMostlyUnchangedInTransaction (trx: Executor, accountId: number, pair: PairTypes, inputs: PairInput[], options: { mode?: LabelMode, knownLive?: ReadonlySet<string> } = {}) {
-      return await writePairs(accountId, pair, inputs, options.mode ?? 'add', NO_ACTOR, trx, options.knownLive ?? new Set())
+      return await writePairs(accountId, pair, inputs, options.mode ?? 'add', NO_ACTOR, trx, { knownLive: options.knownLive ?? new Set() })
     },
 
     /** T2: unlabeled associations; both directions per input. */
