@@ -22,6 +22,7 @@ import { loadConfig } from '../src/config.js'
 import { createServices } from '../src/plugins/services.js'
 import { createImportApplier } from '../src/services/import-applier.service.js'
 import type { ImportRow } from '../src/services/import-types.js'
+import type { UploadPart } from '../src/services/imports.service.js'
 import { ADMIN_URL, machine, sqlOn, step, urlFor, writeResults } from './lib.js'
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, chunk: { type: 'string', default: '2000' }, profile: { type: 'boolean', default: false } } })
@@ -78,7 +79,7 @@ const handle = await openDatabase({
 })
 const db = handle.db
 await migrateToLatest(db)
-const services = createServices(db, loadConfig({}, { LOG_LEVEL: 'silent' }))
+const services = createServices(db, loadConfig({}, { LOG_LEVEL: 'silent', IMPORT_DIR: join(dir, 'stored'), IMPORT_POLL_MS: 100 }))
 const applier = createImportApplier(db, services)
 const { accountId } = await services.accounts.bootstrap()
 for (const label of LABELS) await services.associationTypes.createLabel(accountId, 'contacts', 'companies', { label, name: label.toLowerCase().replace(/ /g, '_') })
@@ -167,6 +168,31 @@ async function importFile (title: string, path: string, request: unknown, fileNa
   return { title, seconds, rows, counters, errors, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }
 }
 
+/**
+ * The same file through the service: stored upload, the runner's validation pass, chunks committed with progress and
+ * counters, the statistics keeper after each chunk. The time runs from create to DONE.
+ */
+async function importThroughService (title: string, path: string, request: unknown, fileName: string): Promise<Pass> {
+  await services.importRunner.start()
+  const started = performance.now()
+  async function * parts (): AsyncGenerator<UploadPart> {
+    yield { kind: 'field', fieldName: 'importRequest', value: JSON.stringify(request) }
+    yield { kind: 'file', fieldName: 'files', fileName, stream: createReadStream(path) }
+  }
+  const created = await services.imports.create(accountId, parts())
+  let job = created
+  while (!['DONE', 'FAILED', 'CANCELED'].includes(job.state)) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    job = await services.imports.get(accountId, created.id)
+  }
+  const seconds = (performance.now() - started) / 1000
+  await services.importRunner.stop()
+  if (job.state !== 'DONE') throw new Error(`${title}: the import ended ${job.state}`)
+  const counters = job.metadata.counters as Record<string, number>
+  statementTime.clear()
+  return { title, seconds, rows: counters.TOTAL_ROWS ?? 0, counters, errors: counters.ERRORS ?? 0, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) }
+}
+
 const WRITTEN_TABLES = ['records', 'record_keys', 'associations', 'association_counts', 'events'] as const
 
 /**
@@ -245,6 +271,8 @@ try {
   const sameRate = ROWS / same.seconds
   step('pass 2: the same file again (found by email and domain)')
   const found = await importFile('found by email/domain', emailsFile, emailRequest, 'emails.csv')
+  step('pass 2b: the same file through the service (upload, runner, committed progress)')
+  const foundService = await importThroughService('found by email/domain, through the service', emailsFile, emailRequest, 'emails.csv')
   step('writing the record-ID file')
   const client = new pg.Client({ connectionString: url })
   await client.connect()
@@ -257,7 +285,7 @@ try {
   step('unnest vs COPY for one chunk\'s record insert')
   const paths = await insertPaths(20)
 
-  const passes = [created, found, byIds]
+  const passes = [created, found, foundService, byIds]
   const line = (p: Pass, target?: number): string => {
     const rate = p.rows / p.seconds
     return `| ${p.title} | ${p.rows.toLocaleString('en')} rows in ${p.seconds.toFixed(1)} s: **${Math.round(rate).toLocaleString('en')} rows/s** | ${(100 * rate / copyRate).toFixed(1)}%${target !== undefined ? ` (target ${target}%)` : ''} | ${(100 * rate / sameRate).toFixed(0)}% | ${p.errors} | ${p.rssMb} MB | ${Object.entries(p.counters).map(([k, v]) => `${k} ${v}`).join(', ')} |`
@@ -273,6 +301,7 @@ try {
     '|---|---|---|---|---|---|---|',
     line(created),
     line(found, 10),
+    line(foundService, 10),
     line(byIds, 25),
     '',
     `Peak RSS of the bench process: ${Math.round(peakRss / 2 ** 20)} MB`,

@@ -34,7 +34,7 @@
 //   distinct records of the chunk), PROPERTY_VALUES_EMITTED (non-empty property cells applied), ASSOCIATIONS_CREATED
 //   (new record pairs), LABELS_ADDED (user labels newly on a pair), ERRORS (error entries).
 import type { Kysely } from 'kysely'
-import type { Database, PropertyValues } from '../db/schema.js'
+import type { AssociationTypeRow, Database, PropertyValues } from '../db/schema.js'
 import type { Executor } from '../db/executor.js'
 import * as rowsRepo from '../repositories/import-rows.repository.js'
 import { allocateRecordIds, findAssociationTypesByIds, rollbackToSavepoint, savepoint } from '../repositories/records.repository.js'
@@ -121,23 +121,36 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
         pairs.push(pair)
       }
 
-      const parsed = rows.map((row) => parseRow(file, row, pairs, typeOf))
+      const labels = pairs.map(labelIndex)
+      const parsed = rows.map((row) => parseRow(file, row, pairs, labels, typeOf))
 
       // Every identifier of the chunk, own and referenced, in one statement.
-      const keys = new Map<string, rowsRepo.TypedKey>()
+      const keys: rowsRepo.TypedKey[] = []
+      const keySeen = new KeyMap<true>()
       const ids = new Map<string, rowsRepo.TypedRef>()
       for (const p of parsed) {
         if (p.errors.length > 0) continue
-        p.slots.forEach((cells, i) => {
-          if (cells === undefined) return
+        for (let i = 0; i < p.slots.length; i++) {
+          const cells = p.slots[i]
+          if (cells === undefined) continue
           const type = slotOf(i).typeId
           if (cells.id !== undefined) ids.set(`${type}|${cells.id}`, { objectType: type, id: cells.id })
-          for (const k of cells.keys) keys.set(keyOf(type, k.property, k.value), { objectType: type, property: k.property, value: k.value })
-        })
+          for (const k of cells.keys) {
+            if (keySeen.get(type, k.property, k.value) !== undefined) continue
+            keySeen.set(type, k.property, k.value, true)
+            keys.push({ objectType: type, property: k.property, value: k.value })
+          }
+        }
       }
-      const owners = new Map<string, number>()
-      for (const o of await rowsRepo.findIdentifiers(trx, accountId, [...keys.values()], [...ids.values()], RECORD_ID)) {
-        owners.set(keyOf(o.objectType, o.property, o.value), o.recordId)
+      const owners = new KeyMap<number>()
+      // The found records' stored values of the mapped properties, by `type|id`: a record no row changes is not merged.
+      const stored = new Map<string, PropertyValues>()
+      const names = [...new Set(file.slots.flatMap((slot) => slot.kind === 'own' ? slot.properties.map((p) => p.name) : []))]
+      for (const o of await rowsRepo.findIdentifiers(trx, accountId, keys, [...ids.values()], RECORD_ID, names)) {
+        owners.set(o.objectType, o.property, o.value, o.recordId)
+        const values: PropertyValues = {}
+        names.forEach((name, i) => { const v = o.stored[i]; if (v !== null && v !== undefined) values[name] = v })
+        stored.set(`${o.objectType}|${o.recordId}`, values)
       }
 
       const writeFailures = new Map<ParsedRow, ImportRowError[]>()
@@ -147,14 +160,14 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
         const live = parsed.filter((p) => p.errors.length === 0 && !writeFailures.has(p))
         const { records, targets, failed } = assign(file, live, owners, typeOf)
         const applied = live.filter((p) => !failed.has(p))
-        const fresh = [...records.values()].filter((r) => r.existing === undefined)
+        const fresh = records.filter((r) => r.existing === undefined)
         const drawn = await allocateRecordIds(trx, fresh.length)
         fresh.forEach((r, i) => { r.id = drawn[i] })
         const idOf = (r: RecordPlan): number => r.existing ?? r.id as number
 
         const failNow = new Map<ParsedRow, ImportRowError[]>()
         const fail = (p: ParsedRow, error: ImportRowError): void => { failNow.set(p, [...(failNow.get(p) ?? []), error]) }
-        const written = await writeRecords(trx, accountId, [...records.values()], owners, idOf)
+        const written = await writeRecords(trx, accountId, records, owners, stored, idOf)
         for (const r of written.archived) for (const p of r.rows) fail(p, rowError(p.row, 'INVALID_OBJECT_ID', `Record ${idOf(r)} (${r.type}) was archived during the import`, { objectTypeId: r.type }))
         for (const { plan: r, property, value, rows: lost } of written.lostKeys) {
           for (const p of lost) fail(p, rowError(p.row, 'DUPLICATE_UNIQUE_PROPERTY_VALUE', `${property} '${value}' was taken by a concurrent write; import the row again`, { objectTypeId: r.type, invalidValue: value }))
@@ -164,8 +177,8 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
         const counters: ImportCounters = {
           ROWS_APPLIED: applied.length,
           CREATED_OBJECTS: fresh.length,
-          UPDATED_OBJECTS: records.size - fresh.length,
-          UNIQUE_OBJECTS_WRITTEN: records.size,
+          UPDATED_OBJECTS: records.length - fresh.length,
+          UNIQUE_OBJECTS_WRITTEN: records.length,
           PROPERTY_VALUES_EMITTED: applied.reduce((n, p) => n + p.slots.reduce((m, s, i) => m + (s !== undefined && slotOf(i).kind === 'own' ? Object.keys(s.props).length : 0), 0), 0),
           ASSOCIATIONS_CREATED: 0,
           LABELS_ADDED: 0
@@ -179,7 +192,14 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
         }
         if (failNow.size > 0) { for (const [p, e] of failNow) writeFailures.set(p, e); continue }
 
-        const errors = parsed.flatMap((p) => [...p.errors, ...(failed.get(p) ?? []), ...(writeFailures.get(p) ?? [])])
+        const errors: ImportRowError[] = []
+        for (const p of parsed) {
+          if (p.errors.length > 0) errors.push(...p.errors)
+          const assigned = failed.get(p)
+          if (assigned !== undefined) errors.push(...assigned)
+          const atWrite = writeFailures.get(p)
+          if (atWrite !== undefined) errors.push(...atWrite)
+        }
         counters.ERRORS = errors.length
         return { counters, errors }
       }
@@ -187,22 +207,24 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
   }
 
   /** Writes the chunk's records and identifiers: key deletes, inserts, property merges, key inserts (one statement each). */
-  async function writeRecords (trx: Executor, accountId: number, records: RecordPlan[], owners: Map<string, number>, idOf: (r: RecordPlan) => number) {
+  async function writeRecords (trx: Executor, accountId: number, records: RecordPlan[], owners: KeyMap<number>, stored: Map<string, PropertyValues>, idOf: (r: RecordPlan) => number) {
     const newKeys: Array<{ plan: RecordPlan, property: string, value: string, rows: ParsedRow[] }> = []
     for (const r of records) {
-      for (const [property, k] of r.keys) if (owners.get(keyOf(r.type, property, k.value)) !== idOf(r)) newKeys.push({ plan: r, property, value: k.value, rows: k.rows })
+      for (const [property, k] of r.keys) if (owners.get(r.type, property, k.value) !== idOf(r)) newKeys.push({ plan: r, property, value: k.value, rows: k.rows })
     }
     const existing = records.filter((r) => r.existing !== undefined)
     await rowsRepo.deleteKeys(trx, accountId, newKeys.filter((k) => k.plan.existing !== undefined).map((k) => ({ objectType: k.plan.type, id: idOf(k.plan), property: k.property })))
     await rowsRepo.insertRecords(trx, accountId, records.filter((r) => r.existing === undefined).map((r) => ({ objectType: r.type, id: idOf(r), properties: r.props })))
-    const changed = existing.filter((r) => Object.keys(r.props).length > 0)
+    // Only records whose stored values differ from the rows' are merged (found again by a re-import, most are not).
+    const changed = existing.filter((r) => !holdsAll(stored.get(`${r.type}|${idOf(r)}`), r.props))
     const updated = new Set((await rowsRepo.mergeProperties(trx, accountId, changed.map((r) => ({ objectType: r.type, id: idOf(r), properties: r.props })))).map((u) => `${u.objectType}|${u.id}`))
-    const stored = new Set((await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))).map((k) => keyOf(k.objectType, k.property, k.value)))
+    const keysStored = new Set((await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))).map((k) => keyOf(k.objectType, k.property, k.value)))
     return {
-      // Records read live (merged) or created by this chunk's transaction: the association writer need not read them again.
-      live: new Set([...updated, ...records.filter((r) => r.existing === undefined).map((r) => `${r.type}|${idOf(r)}`)]),
+      // Records found live by this transaction's lookup, merged, or created by it: the association writer need not
+      // read them again.
+      live: new Set([...stored.keys(), ...updated, ...records.filter((r) => r.existing === undefined).map((r) => `${r.type}|${idOf(r)}`)]),
       archived: changed.filter((r) => !updated.has(`${r.type}|${idOf(r)}`)),
-      lostKeys: newKeys.filter((k) => !stored.has(keyOf(k.plan.type, k.property, k.value)))
+      lostKeys: newKeys.filter((k) => !keysStored.has(keyOf(k.plan.type, k.property, k.value)))
     }
   }
 
@@ -236,6 +258,13 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
   }
 }
 
+/** Whether the stored values already hold every value a row sets. */
+function holdsAll (stored: PropertyValues | undefined, props: PropertyValues): boolean {
+  if (stored === undefined) return false
+  for (const name in props) if (stored[name] !== props[name]) return false
+  return true
+}
+
 function rowError (row: ImportRow, errorType: string, errorMessage: string, extra: { column?: number, invalidValue?: string, objectTypeId?: string } = {}): ImportRowError {
   return {
     errorType,
@@ -258,7 +287,24 @@ function associationError (p: ParsedRow, error: StandardError, pair: PairTypes):
 }
 
 /** Cell validation of one row, before any database work: width, record IDs, identifiers, labels. */
-function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], typeOf: (s: CompiledSlot) => ObjectType): ParsedRow {
+/** A pair's label texts (lower case) -> the from -> to type they add, for label cells written either way. */
+interface LabelIndex { forward: Map<string, AssociationTypeRow>, reverse: Map<string, AssociationTypeRow> }
+
+function labelIndex (pair: PairTypes): LabelIndex {
+  const index = (rows: Map<number, AssociationTypeRow>, reverse: boolean): Map<string, AssociationTypeRow> => {
+    const byText = new Map<string, AssociationTypeRow>()
+    for (const row of rows.values()) {
+      if (row.role === 'unlabeled' || row.label === null) continue
+      const forward = reverse ? pair.forward.get(row.inverse_type_id) : row
+      const text = row.label.toLowerCase()
+      if (forward !== undefined && !byText.has(text)) byText.set(text, forward)
+    }
+    return byText
+  }
+  return { forward: index(pair.forward, false), reverse: index(pair.backward, true) }
+}
+
+function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], labels: LabelIndex[], typeOf: (s: CompiledSlot) => ObjectType): ParsedRow {
   const parsed: ParsedRow = { row, slots: [], labels: [], errors: [] }
   if (row.values.length !== file.columnCount) {
     parsed.errors.push(rowError(row, 'INCORRECT_NUMBER_OF_COLUMNS', `The row has ${row.values.length} columns; the file's mapping has ${file.columnCount}`))
@@ -306,9 +352,8 @@ function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], typeO
     for (const { column, reverse } of link.labels) {
       const names = cell(column).split(';').map((s) => s.trim()).filter((s) => s !== '')
       for (const name of names) {
-        const rows = reverse ? pair.backward : pair.forward
-        const row = [...rows.values()].find((r) => r.role !== 'unlabeled' && r.label !== null && r.label.toLowerCase() === name.toLowerCase())
-        const forward = row === undefined ? undefined : reverse ? pair.forward.get(row.inverse_type_id) : row
+        const byText = (labels[index] as LabelIndex)[reverse ? 'reverse' : 'forward']
+        const forward = byText.get(name.toLowerCase())
         const [a, b] = reverse ? [pair.to, pair.from] : [pair.from, pair.to]
         if (forward === undefined) error('ASSOCIATION_LABEL_NOT_FOUND', `Association label '${name}' does not exist from ${a.name} to ${b.name}`, column, name, a.typeId)
         else if (!specs.some((s) => s.associationTypeId === forward.type_id)) specs.push({ associationCategory: forward.category, associationTypeId: forward.type_id })
@@ -328,84 +373,121 @@ function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], typeO
  * naming the same identifier) and which record each ref slot points to. Rows that break an operation or identifier
  * rule are returned in `failed` and claim nothing, so later rows decide as if they were absent.
  */
-function assign (file: CompiledFile, live: ParsedRow[], owners: Map<string, number>, typeOf: (s: CompiledSlot) => ObjectType) {
-  const records = new Map<string, RecordPlan>()
-  const claims = new Map<string, string>()
+function assign (file: CompiledFile, live: ParsedRow[], owners: KeyMap<number>, typeOf: (s: CompiledSlot) => ObjectType) {
+  // A target is a record ID (an existing record) or -(n + 1) for the n-th new record; a slot's type is fixed, so a
+  // number names the record.
+  const existing = new Map<string, Map<number, RecordPlan>>()
+  const fresh: RecordPlan[] = []
+  const claims = new KeyMap<number>()
   const targets = new Map<ParsedRow, Array<RecordPlan | number | undefined>>()
   const failed = new Map<ParsedRow, ImportRowError[]>()
-  let fresh = 0
+  const findKey = (type: string, k: { property: string, value: string }): number | undefined => owners.get(type, k.property, k.value) ?? claims.get(type, k.property, k.value)
   for (const p of live) {
-    const errors: ImportRowError[] = []
-    const chosen: Array<string | number | undefined> = []
+    let errors: ImportRowError[] | undefined
+    const chosen: Array<number | undefined> = []
     const err = (type: string, message: string, slot: CompiledSlot, column?: number, invalidValue?: string): void => {
-      errors.push(rowError(p.row, type, message, { objectTypeId: slot.typeId, ...(column !== undefined ? { column } : {}), ...(invalidValue !== undefined ? { invalidValue } : {}) }))
+      (errors ??= []).push(rowError(p.row, type, message, { objectTypeId: slot.typeId, ...(column !== undefined ? { column } : {}), ...(invalidValue !== undefined ? { invalidValue } : {}) }))
     }
-    file.slots.forEach((slot, i) => {
+    for (let i = 0; i < file.slots.length; i++) {
+      const slot = file.slots[i] as CompiledSlot
       const cells = p.slots[i]
-      if (cells === undefined) { chosen.push(undefined); return }
-      const type = typeOf(slot)
-      const what = type.singular.toLowerCase()
-      const findKey = (k: { property: string, value: string }): string | undefined => {
-        const owner = owners.get(keyOf(slot.typeId, k.property, k.value))
-        return owner !== undefined ? `e|${slot.typeId}|${owner}` : claims.get(keyOf(slot.typeId, k.property, k.value))
-      }
-      let target: string | undefined
+      if (cells === undefined) { chosen.push(undefined); continue }
+      let target: number | undefined
       if (cells.id !== undefined) {
-        const owner = owners.get(keyOf(slot.typeId, RECORD_ID, String(cells.id)))
-        if (owner === undefined) {
-          const column = slot.idColumn as number
-          err(slot.kind === 'own' ? 'INVALID_RECORD_ID' : 'UNKNOWN_ASSOCIATION_RECORD_ID', `No ${what} with record ID ${cells.id} exists`, slot, column, String(cells.id))
+        target = owners.get(slot.typeId, RECORD_ID, String(cells.id))
+        if (target === undefined) {
+          err(slot.kind === 'own' ? 'INVALID_RECORD_ID' : 'UNKNOWN_ASSOCIATION_RECORD_ID', `No ${typeOf(slot).singular.toLowerCase()} with record ID ${cells.id} exists`, slot, slot.idColumn, String(cells.id))
           chosen.push(undefined)
-          return
+          continue
         }
-        target = `e|${slot.typeId}|${owner}`
       } else {
-        for (const k of cells.keys) { target = findKey(k); if (target !== undefined) break }
+        for (const k of cells.keys) { target = findKey(slot.typeId, k); if (target !== undefined) break }
       }
       if (slot.kind === 'ref') {
         if (target === undefined) {
           const k = cells.keys[0]
-          err('ASSOCIATION_RECORD_NOT_FOUND', `No ${what} with ${k?.property ?? 'record ID'} ${k?.value ?? ''} exists`, slot, k?.column, k?.value)
+          err('ASSOCIATION_RECORD_NOT_FOUND', `No ${typeOf(slot).singular.toLowerCase()} with ${k?.property ?? 'record ID'} ${k?.value ?? ''} exists`, slot, k?.column, k?.value)
         }
         chosen.push(target)
-        return
+        continue
       }
-      if (slot.operation === 'CREATE' && target !== undefined) err('CREATE_ONLY_IMPORT', `The ${what} already exists (${target.startsWith('e|') ? `record ID ${target.split('|')[2] as string}` : 'created by an earlier row'}); this import only creates ${type.name}`, slot)
-      if (slot.operation === 'UPDATE' && target === undefined) err('UPDATE_ONLY_IMPORT', `No existing ${what} matches the row; this import only updates ${type.name}`, slot)
-      target ??= `n|${fresh++}`
+      if (slot.operation !== 'UPSERT') {
+        const type = typeOf(slot)
+        const what = type.singular.toLowerCase()
+        if (slot.operation === 'CREATE' && target !== undefined) err('CREATE_ONLY_IMPORT', `The ${what} already exists (${target > 0 ? `record ID ${target}` : 'created by an earlier row'}); this import only creates ${type.name}`, slot)
+        if (slot.operation === 'UPDATE' && target === undefined) err('UPDATE_ONLY_IMPORT', `No existing ${what} matches the row; this import only updates ${type.name}`, slot)
+      }
+      // Not drawn yet: a new record number is taken when the row is kept (below), so failed rows leave no gaps.
+      const own = target ?? -(fresh.length + 1)
       for (const k of cells.keys) {
-        const owner = findKey(k)
-        if (owner !== undefined && owner !== target) err('DUPLICATE_UNIQUE_PROPERTY_VALUE', `${k.property} '${k.value}' belongs to another ${what}`, slot, k.column, k.value)
+        const owner = findKey(slot.typeId, k)
+        if (owner !== undefined && owner !== own) err('DUPLICATE_UNIQUE_PROPERTY_VALUE', `${k.property} '${k.value}' belongs to another ${typeOf(slot).singular.toLowerCase()}`, slot, k.column, k.value)
       }
-      chosen.push(target)
-    })
-    if (errors.length > 0) { failed.set(p, errors); continue }
+      chosen.push(target ?? 0)
+    }
+    if (errors !== undefined) { failed.set(p, errors); continue }
     const row: Array<RecordPlan | number | undefined> = []
-    file.slots.forEach((slot, i) => {
+    for (let i = 0; i < file.slots.length; i++) {
+      const slot = file.slots[i] as CompiledSlot
       const target = chosen[i]
       const cells = p.slots[i]
-      if (target === undefined || cells === undefined) { row.push(undefined); return }
-      let plan = records.get(target as string)
-      if (plan === undefined) {
-        const [kind, , id] = (target as string).split('|')
-        plan = { type: slot.typeId, props: {}, keys: new Map(), rows: [], ...(kind === 'e' ? { existing: Number(id) } : {}) }
-        if (slot.kind === 'ref' && kind === 'e') { row.push(Number(id)); return }
-        records.set(target as string, plan)
+      if (target === undefined || cells === undefined) { row.push(undefined); continue }
+      let plan: RecordPlan | undefined
+      if (target === 0) {
+        // A new record (own slot, no record found): drawn now.
+        plan = { type: slot.typeId, props: {}, keys: new Map(), rows: [] }
+        fresh.push(plan)
+      } else if (target < 0) {
+        plan = fresh[-target - 1]
+      } else {
+        let byId = existing.get(slot.typeId)
+        if (byId === undefined) existing.set(slot.typeId, byId = new Map())
+        plan = byId.get(target)
+        if (plan === undefined) {
+          if (slot.kind === 'ref') { row.push(target); continue }
+          plan = { type: slot.typeId, existing: target, props: {}, keys: new Map(), rows: [] }
+          byId.set(target, plan)
+        }
       }
-      if (slot.kind === 'ref') { row.push(plan); return }
+      if (plan === undefined) throw new Error(`no planned record for target ${target}`)
+      if (slot.kind === 'ref') { row.push(plan); continue }
+      const name = target === 0 ? -fresh.length : target
       Object.assign(plan.props, cells.props)
       for (const k of cells.keys) {
         const prev = plan.keys.get(k.property)
-        if (prev !== undefined && prev.value !== k.value) claims.delete(keyOf(slot.typeId, k.property, prev.value)) // a later value replaces it
+        if (prev !== undefined && prev.value !== k.value) claims.delete(slot.typeId, k.property, prev.value) // a later value replaces it
         const entry = prev?.value === k.value ? prev : { value: k.value, rows: [] }
         entry.rows.push(p)
         plan.keys.set(k.property, entry)
-        claims.set(keyOf(slot.typeId, k.property, k.value), target as string)
+        claims.set(slot.typeId, k.property, k.value, name)
       }
       plan.rows.push(p)
       row.push(plan)
-    })
+    }
     targets.set(p, row)
   }
+  const records: RecordPlan[] = [...fresh]
+  for (const byId of existing.values()) records.push(...byId.values())
   return { records, targets, failed }
+}
+
+/** Values by (object type, property, value), without building a joined key string for every lookup. */
+class KeyMap<V> {
+  private readonly types = new Map<string, Map<string, Map<string, V>>>()
+
+  get (type: string, property: string, value: string): V | undefined {
+    return this.types.get(type)?.get(property)?.get(value)
+  }
+
+  set (type: string, property: string, value: string, v: V): void {
+    let byProperty = this.types.get(type)
+    if (byProperty === undefined) this.types.set(type, byProperty = new Map())
+    let byValue = byProperty.get(property)
+    if (byValue === undefined) byProperty.set(property, byValue = new Map())
+    byValue.set(value, v)
+  }
+
+  delete (type: string, property: string, value: string): void {
+    this.types.get(type)?.get(property)?.delete(value)
+  }
 }

@@ -75,6 +75,24 @@ async function letOthersIn (): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve))
 }
 
+/**
+ * The rows after the first `skip`, in arrays of `size`; the last array is shorter than `size` (empty when the rows
+ * divide evenly), so a short array marks the end of the file.
+ */
+export async function * chunksOf (rows: AsyncIterable<ImportRow>, skip: number, size: number): AsyncGenerator<ImportRow[], void, undefined> {
+  let seen = 0
+  let chunk: ImportRow[] = []
+  for await (const row of rows) {
+    if (++seen <= skip) continue
+    chunk.push(row)
+    if (chunk.length >= size) {
+      yield chunk
+      chunk = []
+    }
+  }
+  yield chunk
+}
+
 /** Sums counter deltas into a copy of `base`. */
 export function addCounters (base: ImportCounters, ...deltas: ImportCounters[]): ImportCounters {
   const out: ImportCounters = { ...base }
@@ -201,22 +219,29 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
     const planned = ctx.plan.files[fileIndex]
     const file = ctx.files[fileIndex]
     if (planned === undefined || file === undefined) throw new Error(`import ${ctx.id}: no file ${fileIndex}`)
-    let seen = 0
     let done = skip
-    let chunk: ImportRow[] = []
-    for await (const row of readImportRows(file.path, planned)) {
-      if (ctx.control.stop) return 'stopped'
-      if (++seen <= skip) continue
-      chunk.push(row)
-      if (chunk.length >= config.IMPORT_CHUNK_ROWS) {
-        if (!await commitChunk(ctx, fileIndex, done, chunk, false)) return 'lost'
+    const chunks = chunksOf(readImportRows(file.path, planned), skip, config.IMPORT_CHUNK_ROWS)
+    try {
+      // The next chunk is read and parsed while this one's statements run: CSV parsing overlaps database time.
+      let next = chunks.next()
+      for (;;) {
+        const { value: chunk, done: endOfFile } = await next
+        if (ctx.control.stop) return 'stopped'
+        if (endOfFile === true) return await commitChunk(ctx, fileIndex, done, [], true) ? 'ok' : 'lost'
+        const last = chunk.length < config.IMPORT_CHUNK_ROWS
+        if (!last) {
+          next = chunks.next()
+          // Awaited on the next turn; if this one ends the run first, a read error there must not go unhandled.
+          next.catch(() => {})
+        }
+        if (!await commitChunk(ctx, fileIndex, done, chunk, last)) return 'lost'
+        if (last) return 'ok'
         done += chunk.length
-        chunk = []
         await letOthersIn()
       }
+    } finally {
+      await chunks.return(undefined)
     }
-    if (ctx.control.stop) return 'stopped'
-    return await commitChunk(ctx, fileIndex, done, chunk, true) ? 'ok' : 'lost'
   }
 
   async function run (job: ImportJobRow, control: JobContext['control']): Promise<void> {

@@ -1,6 +1,7 @@
 // The import applier's row semantics (issue 5, "Behaviour"): records found by identifier or created, several rows for
 // one record, labels added, association rules as in the API, row errors that write nothing, constant statements.
 import t from 'tap'
+import { sql } from 'kysely'
 import { applierDatabase, applierOn, countRows, createLabel, csvRows, edgesOf, fileSpec, findBy, fixture, newAccount, recordsOf } from '../helpers/import-applier.js'
 import { statementCounter } from '../helpers/statements.js'
 
@@ -58,6 +59,25 @@ t.test('re-applying a file finds every identified record: no duplicate records, 
   t.same(await counts(), before, 'records, identifiers and association rows unchanged')
   t.match(first.counters, { CREATED_OBJECTS: 3, UPDATED_OBJECTS: 0 })
   t.match(again.counters, { CREATED_OBJECTS: 0, UPDATED_OBJECTS: 3, UNIQUE_OBJECTS_WRITTEN: 3, ASSOCIATIONS_CREATED: 0, LABELS_ADDED: 0 })
+})
+
+t.test('a re-import merges only the records whose values it changes: the others keep their row version', async (t) => {
+  const { account } = await lukeAccount()
+  await h.run(account, lukeRequest(), { 'luke-danes.csv': fixture('luke-danes.csv') })
+  const versions = async (): Promise<Map<string, string>> => new Map((await db.selectFrom('records')
+    .select(['properties', sql<string>`xmin::text`.as('version')]).where('account_id', '=', account).execute())
+    .map((r) => [r.properties.email ?? r.properties.domain ?? '', r.version]))
+  const before = await versions()
+  const same = await h.run(account, lukeRequest(), { 'luke-danes.csv': fixture('luke-danes.csv') })
+  t.same(await versions(), before, 'the same file again writes no record')
+  t.match(same.counters, { UPDATED_OBJECTS: 3, ROWS_APPLIED: 2, ERRORS: 0 })
+  const changed = fixture('luke-danes.csv').replace('Luke,lukes-diner.com', 'Lucas,lukes-diner.com')
+  const again = await h.run(account, lukeRequest(), { 'luke-danes.csv': changed })
+  t.same(again.errors, [])
+  const after = await versions()
+  t.not(after.get('LUKE@lukes-diner.com'), before.get('LUKE@lukes-diner.com'), 'the contact whose first name changed was merged')
+  t.equal(after.get('lukes-diner.com'), before.get('lukes-diner.com'), 'the companies were not')
+  t.same((await recordsOf(h, account, '0-1'))[0]?.properties, { email: 'LUKE@lukes-diner.com', firstname: 'Lucas' })
 })
 
 /** A contacts + companies + label file (applier-labels.csv, applier-invalid.csv ...), mapped by header name. */
