@@ -32,7 +32,11 @@ export async function findIdentifiers (db: Executor, accountId: number, keys: Ty
   const sortedIds = [...ids].sort(byRef)
   // Inputs as one JSON parameter and answers by position: pg's text-array encoding and decoding cost more JavaScript
   // time than the probes take in the database.
-  const storedValues = sql`to_json(array(select r.properties ->> p.name from unnest(${propertyNames}::text[]) with ordinality as p(name, n) order by p.n))`
+  // json_build_array takes at most 100 arguments (PostgreSQL's limit for any function); more names take the slower
+  // subquery form.
+  const storedValues = propertyNames.length <= 100
+    ? sql`json_build_array(${sql.join(propertyNames.map((name) => sql`r.properties ->> ${name}::text`))})`
+    : sql`to_json(array(select r.properties ->> p.name from unnest(${propertyNames}::text[]) with ordinality as p(name, n) order by p.n))`
   const result = await sql<{ key: number | null, id: number | null, recordId: number, stored: Array<string | null> }>`
     select k.n::int as key, null::int as id, rk.record_id as "recordId", rk.stored
     from json_array_elements(${JSON.stringify(sortedKeys.map((k) => [k.objectType, k.property, k.value]))}::json) with ordinality as k(v, n)

@@ -80,6 +80,22 @@ t.test('a re-import merges only the records whose values it changes: the others 
   t.same((await recordsOf(h, account, '0-1'))[0]?.properties, { email: 'LUKE@lukes-diner.com', firstname: 'Lucas' })
 })
 
+t.test('a file mapping more properties than a SQL function takes arguments (120) still merges only what changed', async (t) => {
+  const account = await newAccount(h)
+  const names = Array.from({ length: 120 }, (_, i) => `p${i + 1}`)
+  const request = { name: 'wide', files: [fileSpec('wide.csv', [{ columnObjectTypeId: '0-1', columnName: 'Email', propertyName: 'email' }, ...names.map((n) => ({ columnObjectTypeId: '0-1', columnName: n, propertyName: n }))])] }
+  const csv = (last: string): string => `Email,${names.join(',')}\nwide@example.com,${names.slice(0, -1).map((n) => `v-${n}`).join(',')},${last}\n`
+  await h.run(account, request, { 'wide.csv': csv('v-p120') })
+  const version = async (): Promise<string> => (await sql<{ v: string }>`select xmin::text as v from records where account_id = ${account}`.execute(db)).rows[0]?.v ?? ''
+  const before = await version()
+  await h.run(account, request, { 'wide.csv': csv('v-p120') })
+  t.equal(await version(), before, 'all 120 stored values equal: no write')
+  const again = await h.run(account, request, { 'wide.csv': csv('changed') })
+  t.same(again.errors, [])
+  t.not(await version(), before, 'the 120th value changed: merged')
+  t.equal((await recordsOf(h, account, '0-1'))[0]?.properties.p120, 'changed')
+})
+
 /** A contacts + companies + label file (applier-labels.csv, applier-invalid.csv ...), mapped by header name. */
 function simpleRequest (fileName: string, columns: Array<[string, string, string | null] | 'label'>, extra: Record<string, unknown> = {}) {
   return {
