@@ -76,21 +76,25 @@ async function letOthersIn (): Promise<void> {
 }
 
 /**
- * The rows after the first `skip`, in arrays of `size`; the last array is shorter than `size` (empty when the rows
- * divide evenly), so a short array marks the end of the file.
+ * The rows after the first `skip`, in chunks of at most `maxRows` rows that end early once their cells reach
+ * `maxChars` characters (wide rows: memory per chunk stays bounded). The last chunk (`last`, empty when the previous
+ * one ended with the file) marks the end of the file.
  */
-export async function * chunksOf (rows: AsyncIterable<ImportRow>, skip: number, size: number): AsyncGenerator<ImportRow[], void, undefined> {
+export async function * chunksOf (rows: AsyncIterable<ImportRow>, skip: number, maxRows: number, maxChars = Infinity): AsyncGenerator<{ rows: ImportRow[], last: boolean }, void, undefined> {
   let seen = 0
   let chunk: ImportRow[] = []
+  let chars = 0
   for await (const row of rows) {
     if (++seen <= skip) continue
     chunk.push(row)
-    if (chunk.length >= size) {
-      yield chunk
+    for (const value of row.values) chars += value.length
+    if (chunk.length >= maxRows || chars >= maxChars) {
+      yield { rows: chunk, last: false }
       chunk = []
+      chars = 0
     }
   }
-  yield chunk
+  yield { rows: chunk, last: true }
 }
 
 /** Sums counter deltas into a copy of `base`. */
@@ -220,15 +224,14 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
     const file = ctx.files[fileIndex]
     if (planned === undefined || file === undefined) throw new Error(`import ${ctx.id}: no file ${fileIndex}`)
     let done = skip
-    const chunks = chunksOf(readImportRows(file.path, planned), skip, config.IMPORT_CHUNK_ROWS)
+    const chunks = chunksOf(readImportRows(file.path, planned), skip, config.IMPORT_CHUNK_ROWS, config.IMPORT_CHUNK_CHARS)
     try {
       // The next chunk is read and parsed while this one's statements run: CSV parsing overlaps database time.
       let next = chunks.next()
       for (;;) {
-        const { value: chunk, done: endOfFile } = await next
+        const step = await next
         if (ctx.control.stop) return 'stopped'
-        if (endOfFile === true) return await commitChunk(ctx, fileIndex, done, [], true) ? 'ok' : 'lost'
-        const last = chunk.length < config.IMPORT_CHUNK_ROWS
+        const { rows: chunk, last } = step.done === true ? { rows: [], last: true } : step.value
         if (!last) {
           next = chunks.next()
           // Awaited on the next turn; if this one ends the run first, a read error there must not go unhandled.

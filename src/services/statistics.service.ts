@@ -30,8 +30,20 @@ export function createStatisticsKeeper (db: Kysely<Database>, log: StatisticsLog
     await running
   }
 
+  let lastWriteCheck = 0
+
   return {
     check,
+    /**
+     * After a bulk write (an import chunk): a check, at most once per `minIntervalMs`. Reading the statistics views
+     * costs a few milliseconds, as much as a small chunk's own statements; tables only fall behind after many chunks.
+     */
+    async checkAfterWrite (minIntervalMs = 1000): Promise<void> {
+      const now = Date.now()
+      if (now - lastWriteCheck < minIntervalMs) return
+      lastWriteCheck = now
+      await check()
+    },
     start (intervalMs: number): void {
       if (timer !== undefined) return
       timer = setInterval(() => { check().catch(() => {}) }, intervalMs).unref()

@@ -3,6 +3,8 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import { build } from '../helpers/app.js'
+import { statementCounter } from '../helpers/statements.js'
+import { createStatisticsKeeper } from '../../src/services/statistics.service.js'
 
 const ta = await build(t)
 const db = ta.app.db
@@ -34,4 +36,16 @@ t.test('after a bulk load, a check analyzes the loaded tables and the identifier
   const analyzedAt = await lastAnalyze()
   await ta.app.services.statistics.check()
   t.same(await lastAnalyze(), analyzedAt, 'a table with no changes since is not analyzed again')
+})
+
+t.test('after import chunks, the statistics are read at most once a second', async (t) => {
+  const counter = statementCounter()
+  const keeper = createStatisticsKeeper(db.withPlugin(counter), { info () {}, warn () {} })
+  await keeper.checkAfterWrite(60_000)
+  const first = counter.count
+  t.ok(first >= 1, `the first chunk's check reads the statistics (${first} statements)`)
+  for (let i = 0; i < 10; i++) await keeper.checkAfterWrite(60_000)
+  t.equal(counter.count, first, 'ten more chunks within the interval read nothing')
+  await keeper.checkAfterWrite(0)
+  t.ok(counter.count > first, 'once the interval has passed, the next chunk checks again')
 })
