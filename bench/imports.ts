@@ -3,7 +3,8 @@
 // import wrote into tables of the same definition (see sameRowsCopy).
 // The applier is driven as the pipeline drives it: csv-parse streaming the file, 2,000 rows per chunk, one transaction
 // per chunk. Passes: (1) first import (every contact and company created), (2) the same file again (every row found by
-// email and domain), (3) a file of record IDs (contact ID, company ID, label) for the same pairs.
+// email and domain), (2b) the same file through the service, (3) a file of record IDs (contact ID, company ID, label) for
+// the same pairs, (4) the same contacts and companies paired differently (records found, associations new).
 // Autovacuum is off on this machine's PostgreSQL, so the bench runs ANALYZE when autovacuum would, inside the timed pass.
 // Also: one chunk's record insert through unnest arrays against COPY into a temporary staging table + INSERT ... SELECT.
 // Usage: npm run bench:import [-- --rows 1000000 --chunk 2000 --profile]  (--profile: time per statement shape)
@@ -34,6 +35,7 @@ const NAME = 'assoc_bench_imports'
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-imports-'))
 const emailsFile = join(dir, 'emails.csv')
+const newPairsFile = join(dir, 'emails-new-pairs.csv')
 const idsFile = join(dir, 'ids.csv')
 
 /** Writes `n` lines through a stream, honouring backpressure. */
@@ -53,6 +55,10 @@ const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUs
 step(`generating ${ROWS.toLocaleString('en')} rows`)
 await writeLines(emailsFile, 'Email,Company domain,Association label',
   (i) => `contact${i}@example.com,company${i % COMPANIES}.example.org,${LABELS[i % 2] as string}`, ROWS)
+
+// The same contacts and companies, each contact with the next company along: records found, associations new.
+await writeLines(newPairsFile, 'Email,Company domain,Association label',
+  (i) => `contact${i}@example.com,company${(i + 1) % COMPANIES}.example.org,${LABELS[i % 2] as string}`, ROWS)
 
 step('creating the bench database')
 await sqlOn(ADMIN_URL, `drop database if exists ${NAME} with (force)`)
@@ -282,10 +288,12 @@ try {
   await client.end()
   step('pass 3: record IDs (found by id, a label added to each pair)')
   const byIds = await importFile('found by record ID', idsFile, idsRequest, 'ids.csv')
+  step('pass 4: records found by email/domain, associations new')
+  const newPairs = await importFile('found by email/domain, new associations', newPairsFile, { ...emailRequest, files: [{ ...emailRequest.files[0], fileName: 'emails-new-pairs.csv' }] }, 'emails-new-pairs.csv')
   step('unnest vs COPY for one chunk\'s record insert')
   const paths = await insertPaths(20)
 
-  const passes = [created, found, foundService, byIds]
+  const passes = [created, found, foundService, byIds, newPairs]
   const line = (p: Pass, target?: number): string => {
     const rate = p.rows / p.seconds
     return `| ${p.title} | ${p.rows.toLocaleString('en')} rows in ${p.seconds.toFixed(1)} s: **${Math.round(rate).toLocaleString('en')} rows/s** | ${(100 * rate / copyRate).toFixed(1)}%${target !== undefined ? ` (target ${target}%)` : ''} | ${(100 * rate / sameRate).toFixed(0)}% | ${p.errors} | ${p.rssMb} MB | ${Object.entries(p.counters).map(([k, v]) => `${k} ${v}`).join(', ')} |`
@@ -303,6 +311,7 @@ try {
     line(found, 10),
     line(foundService, 10),
     line(byIds, 25),
+    line(newPairs),
     '',
     `Peak RSS of the bench process: ${Math.round(peakRss / 2 ** 20)} MB`,
     '',
