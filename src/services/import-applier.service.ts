@@ -71,6 +71,8 @@ interface ParsedRow {
   /** Per link: the label types (from -> to) the row adds. */
   labels: AssociationSpec[][]
   errors: ImportRowError[]
+  /** Non-empty property cells of its own records (the PROPERTY_VALUES_EMITTED counter). */
+  propertyValues: number
 }
 
 /** A record the chunk writes: an existing one (`existing`) or a new one (id drawn per round). */
@@ -179,7 +181,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
           CREATED_OBJECTS: fresh.length,
           UPDATED_OBJECTS: records.length - fresh.length,
           UNIQUE_OBJECTS_WRITTEN: records.length,
-          PROPERTY_VALUES_EMITTED: applied.reduce((n, p) => n + p.slots.reduce((m, s, i) => m + (s !== undefined && slotOf(i).kind === 'own' ? Object.keys(s.props).length : 0), 0), 0),
+          PROPERTY_VALUES_EMITTED: applied.reduce((n, p) => n + p.propertyValues, 0),
           ASSOCIATIONS_CREATED: 0,
           LABELS_ADDED: 0
         }
@@ -287,84 +289,103 @@ function associationError (p: ParsedRow, error: StandardError, pair: PairTypes):
 }
 
 /** Cell validation of one row, before any database work: width, record IDs, identifiers, labels. */
-/** A pair's label texts (lower case) -> the from -> to type they add, for label cells written either way. */
-interface LabelIndex { forward: Map<string, AssociationTypeRow>, reverse: Map<string, AssociationTypeRow> }
+/** A pair's label texts (lower case) -> the from -> to spec they add, for label cells written either way. */
+interface LabelIndex { forward: Map<string, AssociationSpec>, reverse: Map<string, AssociationSpec> }
 
 function labelIndex (pair: PairTypes): LabelIndex {
-  const index = (rows: Map<number, AssociationTypeRow>, reverse: boolean): Map<string, AssociationTypeRow> => {
-    const byText = new Map<string, AssociationTypeRow>()
+  const index = (rows: Map<number, AssociationTypeRow>, reverse: boolean): Map<string, AssociationSpec> => {
+    const byText = new Map<string, AssociationSpec>()
     for (const row of rows.values()) {
       if (row.role === 'unlabeled' || row.label === null) continue
       const forward = reverse ? pair.forward.get(row.inverse_type_id) : row
       const text = row.label.toLowerCase()
-      if (forward !== undefined && !byText.has(text)) byText.set(text, forward)
+      // One spec object per label, shared by every row that names it (read only).
+      if (forward !== undefined && !byText.has(text)) byText.set(text, { associationCategory: forward.category, associationTypeId: forward.type_id })
     }
     return byText
   }
   return { forward: index(pair.forward, false), reverse: index(pair.backward, true) }
 }
 
+const cellOf = (row: ImportRow, column: number): string => (row.values[column] ?? '').trim()
+
+function cellError (parsed: ParsedRow, errorType: string, message: string, column: number, invalidValue: string, objectTypeId?: string): void {
+  parsed.errors.push(rowError(parsed.row, errorType, message, { column, invalidValue, ...(objectTypeId !== undefined ? { objectTypeId } : {}) }))
+}
+
+/** A unique identifier cell, normalised; undefined (and a row error) when it is not a usable value. */
+function identifierOf (parsed: ParsedRow, typeId: string, column: number, property: string): string | undefined {
+  const raw = cellOf(parsed.row, column)
+  const value = normaliseUniqueValue(property, raw)
+  if (property === 'email' && !EMAIL.test(value)) cellError(parsed, 'INVALID_EMAIL', `'${raw}' is not a valid email address`, column, raw, typeId)
+  else if (property === 'domain' && !DOMAIN.test(value)) cellError(parsed, 'INVALID_DOMAIN', `'${raw}' is not a valid domain`, column, raw, typeId)
+  else if (value === '' || value.includes('\u0000')) cellError(parsed, 'INVALID_ALTERNATE_ID', `'${raw}' is not a usable ${property}`, column, raw, typeId)
+  else return value
+  return undefined
+}
+
+/** Cell validation of one row, before any database work: width, record IDs, identifiers, labels. */
 function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], labels: LabelIndex[], typeOf: (s: CompiledSlot) => ObjectType): ParsedRow {
-  const parsed: ParsedRow = { row, slots: [], labels: [], errors: [] }
+  const parsed: ParsedRow = { row, slots: [], labels: [], errors: [], propertyValues: 0 }
   if (row.values.length !== file.columnCount) {
     parsed.errors.push(rowError(row, 'INCORRECT_NUMBER_OF_COLUMNS', `The row has ${row.values.length} columns; the file's mapping has ${file.columnCount}`))
     return parsed
   }
-  const error = (errorType: string, message: string, column: number, invalidValue: string, objectTypeId?: string): void => {
-    parsed.errors.push(rowError(row, errorType, message, { column, invalidValue, ...(objectTypeId !== undefined ? { objectTypeId } : {}) }))
-  }
-  const cell = (column: number): string => (row.values[column] ?? '').trim()
-  const identifier = (slot: CompiledSlot, column: number, property: string): string | undefined => {
-    const raw = cell(column)
-    const value = normaliseUniqueValue(property, raw)
-    const type = typeOf(slot)
-    if (property === 'email' && !EMAIL.test(value)) error('INVALID_EMAIL', `'${raw}' is not a valid email address`, column, raw, type.typeId)
-    else if (property === 'domain' && !DOMAIN.test(value)) error('INVALID_DOMAIN', `'${raw}' is not a valid domain`, column, raw, type.typeId)
-    else if (value === '' || value.includes('\u0000')) error('INVALID_ALTERNATE_ID', `'${raw}' is not a usable ${property}`, column, raw, type.typeId)
-    else return value
-    return undefined
-  }
   for (const slot of file.slots) {
     const cells: SlotCells = { keys: [], props: {} }
-    if (slot.idColumn !== undefined && cell(slot.idColumn) !== '') {
-      const raw = cell(slot.idColumn)
-      try { cells.id = parseRecordId(raw) } catch {
-        error(slot.kind === 'own' ? 'INVALID_RECORD_ID' : 'INVALID_OBJECT_ID', `'${raw}' is not a record ID (a positive integer)`, slot.idColumn, raw, slot.typeId)
+    let values = 0
+    if (slot.idColumn !== undefined) {
+      const raw = cellOf(row, slot.idColumn)
+      if (raw !== '') {
+        try { cells.id = parseRecordId(raw) } catch {
+          cellError(parsed, slot.kind === 'own' ? 'INVALID_RECORD_ID' : 'INVALID_OBJECT_ID', `'${raw}' is not a record ID (a positive integer)`, slot.idColumn, raw, slot.typeId)
+        }
       }
     }
     for (const p of slot.properties) {
-      const value = cell(p.column)
+      const value = cellOf(row, p.column)
       if (value === '') continue
-      if (value.includes('\u0000')) { error('INVALID_PROPERTY_VALUE_FORMAT', `The value of ${p.name} contains a NUL character`, p.column, value, slot.typeId); continue }
+      if (value.includes('\u0000')) { cellError(parsed, 'INVALID_PROPERTY_VALUE_FORMAT', `The value of ${p.name} contains a NUL character`, p.column, value, slot.typeId); continue }
       cells.props[p.name] = value
+      values++
     }
     for (const k of slot.keyColumns) {
-      if (cell(k.column) === '') continue
-      const value = identifier(slot, k.column, k.property)
+      if (cellOf(row, k.column) === '') continue
+      const value = identifierOf(parsed, slot.typeId, k.column, k.property)
       if (value !== undefined) cells.keys.push({ property: k.property, value, column: k.column })
     }
-    const empty = cells.id === undefined && cells.keys.length === 0 && Object.keys(cells.props).length === 0
+    const empty = cells.id === undefined && cells.keys.length === 0 && values === 0
     parsed.slots.push(empty ? undefined : cells)
+    if (!empty && slot.kind === 'own') parsed.propertyValues += values
   }
-  file.links.forEach((link, index) => {
-    const pair = pairs[index] as PairTypes
+  for (let index = 0; index < file.links.length; index++) {
+    const link = file.links[index] as CompiledLink
     const specs: AssociationSpec[] = []
     for (const { column, reverse } of link.labels) {
-      const names = cell(column).split(';').map((s) => s.trim()).filter((s) => s !== '')
-      for (const name of names) {
-        const byText = (labels[index] as LabelIndex)[reverse ? 'reverse' : 'forward']
-        const forward = byText.get(name.toLowerCase())
-        const [a, b] = reverse ? [pair.to, pair.from] : [pair.from, pair.to]
-        if (forward === undefined) error('ASSOCIATION_LABEL_NOT_FOUND', `Association label '${name}' does not exist from ${a.name} to ${b.name}`, column, name, a.typeId)
-        else if (!specs.some((s) => s.associationTypeId === forward.type_id)) specs.push({ associationCategory: forward.category, associationTypeId: forward.type_id })
+      const text = cellOf(row, column)
+      if (text === '') continue
+      const byText = (labels[index] as LabelIndex)[reverse ? 'reverse' : 'forward']
+      let named = false
+      for (const part of text.split(';')) {
+        const name = part.trim()
+        if (name === '') continue
+        named = true
+        const spec = byText.get(name.toLowerCase())
+        if (spec === undefined) {
+          const pair = pairs[index] as PairTypes
+          const [a, b] = reverse ? [pair.to, pair.from] : [pair.from, pair.to]
+          cellError(parsed, 'ASSOCIATION_LABEL_NOT_FOUND', `Association label '${name}' does not exist from ${a.name} to ${b.name}`, column, name, a.typeId)
+        } else if (!specs.some((s) => s.associationTypeId === spec.associationTypeId)) {
+          specs.push(spec)
+        }
       }
-      if (names.length > 0 && (parsed.slots[link.from] === undefined || parsed.slots[link.to] === undefined)) {
+      if (named && (parsed.slots[link.from] === undefined || parsed.slots[link.to] === undefined)) {
         const missing = typeOf(file.slots[parsed.slots[link.from] === undefined ? link.from : link.to] as CompiledSlot)
-        error('FAILED_TO_FIND_RECORD_FOR_ASSOCIATIONS', `The row has labels but no ${missing.singular.toLowerCase()} to associate`, column, cell(column), missing.typeId)
+        cellError(parsed, 'FAILED_TO_FIND_RECORD_FOR_ASSOCIATIONS', `The row has labels but no ${missing.singular.toLowerCase()} to associate`, column, text, missing.typeId)
       }
     }
     parsed.labels.push(specs)
-  })
+  }
   return parsed
 }
 
