@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object({
   IMPORT_MAX_ROWS: Type.Integer({ default: 1_048_576, minimum: 1, description: 'Most data rows per import file; more fail the import' }),
   IMPORT_CONCURRENCY: Type.Integer({ default: 3, minimum: 1, maximum: 100, description: 'Imports processed at once by one process; the rest wait (DEFERRED)' }),
   IMPORT_CHUNK_ROWS: Type.Integer({ default: 2000, minimum: 1, maximum: 100_000, description: 'Rows applied per transaction' }),
-  IMPORT_CHUNK_CHARS: Type.Integer({ default: 1_000_000, minimum: 1, description: 'A chunk ends early once its cells hold this many characters (wide rows), so memory per chunk stays bounded' }),
+  IMPORT_CHUNK_CHARS: Type.Integer({ default: 500_000, minimum: 1, description: 'A chunk ends early once its cells hold this many characters (wide rows), so memory per chunk stays bounded' }),
   IMPORT_LEASE_MS: Type.Integer({ default: 30_000, minimum: 500, description: 'How long a PROCESSING import stays claimed without a heartbeat before another process may resume it' }),
   IMPORT_POLL_MS: Type.Integer({ default: 2000, minimum: 50, description: 'How often an idle runner looks for imports to start or resume' }),
   EVENT_RETENTION_DAYS: Type.Number({ default: 30, exclusiveMinimum: 0, description: 'How long association change events are kept (days; fractions allowed)' }),
