@@ -58,7 +58,7 @@ export function createServices (db: Kysely<Database>, config: Config, options: S
   const importApplier = createImportApplier(db, { objectTypes, associationTypes, associationsBatch })
   // Bulk loads outrun the planner's statistics when autovacuum is off: the runner lets this refresh them after chunks.
   const statistics = createStatisticsKeeper(db, options.log ?? silentLog)
-  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport, onRowsApplied: options.onImportRowsApplied, afterChunk: async () => { await statistics.checkAfterWrite() } })
+  const importRunner = createImportRunner(db, config, importApplier, { log: options.log ?? silentLog, singleProcess: options.singleProcess, only: options.onlyImport, onRowsApplied: options.onImportRowsApplied, afterChunk: statistics.checkAfterWrite })
   const imports = createImportsService(db, config, importApplier, importRunner)
   // The change feed (events are appended by the association writes above) and webhooks: the API, and the worker
   // (started by the plugin below, not here).

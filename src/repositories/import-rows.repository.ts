@@ -16,8 +16,8 @@ const byRef = (a: TypedRef, b: TypedRef): number => a.objectType < b.objectType 
 /** An identifier found, with the live record holding it and that record's stored values of the asked properties. */
 export interface TypedKeyOwner extends TypedKey {
   recordId: number
-  /** The record's values of `propertyNames`, in that order (null: not set). */
-  stored: Array<string | null>
+  /** The record's stored values of `propertyNames` (those it has). */
+  stored: PropertyValues
 }
 
 /**
@@ -32,12 +32,8 @@ export async function findIdentifiers (db: Executor, accountId: number, keys: Ty
   const sortedIds = [...ids].sort(byRef)
   // Inputs as one JSON parameter and answers by position: pg's text-array encoding and decoding cost more JavaScript
   // time than the probes take in the database.
-  // json_build_array takes at most 100 arguments (PostgreSQL's limit for any function); more names take the slower
-  // subquery form.
-  const storedValues = propertyNames.length <= 100
-    ? sql`json_build_array(${sql.join(propertyNames.map((name) => sql`r.properties ->> ${name}::text`))})`
-    : sql`to_json(array(select r.properties ->> p.name from unnest(${propertyNames}::text[]) with ordinality as p(name, n) order by p.n))`
-  const result = await sql<{ key: number | null, id: number | null, recordId: number, stored: Array<string | null> }>`
+  const storedValues = sql`coalesce((select json_object_agg(p.name, r.properties ->> p.name) from unnest(${propertyNames}::text[]) as p(name) where r.properties ? p.name), '{}'::json)`
+  const result = await sql<{ key: number | null, id: number | null, recordId: number, stored: PropertyValues }>`
     select k.n::int as key, null::int as id, rk.record_id as "recordId", rk.stored
     from json_array_elements(${JSON.stringify(sortedKeys.map((k) => [k.objectType, k.property, k.value]))}::json) with ordinality as k(v, n)
     cross join lateral (

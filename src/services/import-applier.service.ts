@@ -86,8 +86,6 @@ interface RecordPlan {
   rows: ParsedRow[]
 }
 
-const keyOf = (type: string, property: string, value: string): string => `${type}\u0000${property}\u0000${value}`
-
 export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDeps): ImportApplier {
   const { objectTypes, associationTypes, associationsBatch } = deps
 
@@ -150,9 +148,7 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
       const names = [...new Set(file.slots.flatMap((slot) => slot.kind === 'own' ? slot.properties.map((p) => p.name) : []))]
       for (const o of await rowsRepo.findIdentifiers(trx, accountId, keys, [...ids.values()], RECORD_ID, names)) {
         owners.set(o.objectType, o.property, o.value, o.recordId)
-        const values: PropertyValues = {}
-        names.forEach((name, i) => { const v = o.stored[i]; if (v !== null && v !== undefined) values[name] = v })
-        stored.set(`${o.objectType}|${o.recordId}`, values)
+        stored.set(`${o.objectType}|${o.recordId}`, o.stored)
       }
 
       const writeFailures = new Map<ParsedRow, ImportRowError[]>()
@@ -220,13 +216,14 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     // Only records whose stored values differ from the rows' are merged (found again by a re-import, most are not).
     const changed = existing.filter((r) => !holdsAll(stored.get(`${r.type}|${idOf(r)}`), r.props))
     const updated = new Set((await rowsRepo.mergeProperties(trx, accountId, changed.map((r) => ({ objectType: r.type, id: idOf(r), properties: r.props })))).map((u) => `${u.objectType}|${u.id}`))
-    const keysStored = new Set((await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))).map((k) => keyOf(k.objectType, k.property, k.value)))
+    const keysStored = new KeyMap<true>()
+    for (const k of await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))) keysStored.set(k.objectType, k.property, k.value, true)
     return {
       // Records found live by this transaction's lookup, merged, or created by it: the association writer need not
       // read them again.
       live: new Set([...stored.keys(), ...updated, ...records.filter((r) => r.existing === undefined).map((r) => `${r.type}|${idOf(r)}`)]),
       archived: changed.filter((r) => !updated.has(`${r.type}|${idOf(r)}`)),
-      lostKeys: newKeys.filter((k) => !keysStored.has(keyOf(k.plan.type, k.property, k.value)))
+      lostKeys: newKeys.filter((k) => keysStored.get(k.plan.type, k.property, k.value) === undefined)
     }
   }
 
@@ -288,7 +285,6 @@ function associationError (p: ParsedRow, error: StandardError, pair: PairTypes):
   return rowError(p.row, errorType, error.message, { objectTypeId: pair.from.typeId })
 }
 
-/** Cell validation of one row, before any database work: width, record IDs, identifiers, labels. */
 /** A pair's label texts (lower case) -> the from -> to spec they add, for label cells written either way. */
 interface LabelIndex { forward: Map<string, AssociationSpec>, reverse: Map<string, AssociationSpec> }
 
@@ -395,8 +391,9 @@ function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], label
  * rule are returned in `failed` and claim nothing, so later rows decide as if they were absent.
  */
 function assign (file: CompiledFile, live: ParsedRow[], owners: KeyMap<number>, typeOf: (s: CompiledSlot) => ObjectType) {
-  // A target is a record ID (an existing record) or -(n + 1) for the n-th new record; a slot's type is fixed, so a
-  // number names the record.
+  // A target is a record ID (an existing record), -(n + 1) for the n-th new record of the chunk, or 0 for a new record
+  // not numbered yet (numbered once the row is kept, so failed rows leave no gaps); a slot's type is fixed, so a number
+  // names the record.
   const existing = new Map<string, Map<number, RecordPlan>>()
   const fresh: RecordPlan[] = []
   const claims = new KeyMap<number>()
@@ -438,11 +435,12 @@ function assign (file: CompiledFile, live: ParsedRow[], owners: KeyMap<number>, 
         if (slot.operation === 'CREATE' && target !== undefined) err('CREATE_ONLY_IMPORT', `The ${what} already exists (${target > 0 ? `record ID ${target}` : 'created by an earlier row'}); this import only creates ${type.name}`, slot)
         if (slot.operation === 'UPDATE' && target === undefined) err('UPDATE_ONLY_IMPORT', `No existing ${what} matches the row; this import only updates ${type.name}`, slot)
       }
-      // Not drawn yet: a new record number is taken when the row is kept (below), so failed rows leave no gaps.
-      const own = target ?? -(fresh.length + 1)
-      for (const k of cells.keys) {
-        const owner = findKey(slot.typeId, k)
-        if (owner !== undefined && owner !== own) err('DUPLICATE_UNIQUE_PROPERTY_VALUE', `${k.property} '${k.value}' belongs to another ${typeOf(slot).singular.toLowerCase()}`, slot, k.column, k.value)
+      // A row naming no known record has no owned key at all; one naming a record must not name another's key.
+      if (target !== undefined) {
+        for (const k of cells.keys) {
+          const owner = findKey(slot.typeId, k)
+          if (owner !== undefined && owner !== target) err('DUPLICATE_UNIQUE_PROPERTY_VALUE', `${k.property} '${k.value}' belongs to another ${typeOf(slot).singular.toLowerCase()}`, slot, k.column, k.value)
+        }
       }
       chosen.push(target ?? 0)
     }
