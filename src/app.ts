@@ -14,6 +14,7 @@ import readRoutingPlugin from './plugins/read-routing.js'
 import idempotencyPlugin from './plugins/idempotency.js'
 import openapiPlugin from './plugins/openapi.js'
 import metricsPlugin from './plugins/metrics.js'
+import { buildResponseSerializer } from './lib/response-serializers.js'
 import { SHARED_SCHEMAS } from './schemas/common.schemas.js'
 import { RECORD_SCHEMAS } from './schemas/records.schemas.js'
 import { RECORD_BATCH_SCHEMAS } from './schemas/records-batch.schemas.js'
@@ -96,6 +97,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // Path parameters may hold an email or a URL (idProperty); longer ones, and bad encodings, get the HubSpot error body.
     routerOptions: { maxParamLength: 2000 },
     frameworkErrors,
+    // Each response serializer gets only the shared schemas it refers to (lib/response-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: buildResponseSerializer } },
     ajv: {
       customOptions: {
         removeAdditional: false,
