@@ -5,6 +5,14 @@
 //   const plan = await importApplier.plan(accountId, importRequestJson, uploadedFileNames)      // before any transaction
 //   await db.transaction().execute(async (trx) => importApplier.applyChunk(trx, accountId, plan, fileIndex, rows))
 //
+// Look-ahead (the runner, on PostgreSQL): `lookAhead(db, ..., nextRows)` parses the next chunk and reads its
+// identifiers on another connection while the current chunk's statements run; `applyChunk(..., nextRows, { read,
+// writtenSince: [current outcome's written] })` then corrects that read with what the current chunk wrote (keys added
+// and removed, records created or merged, whose stored values are then unknown and merged again if a row sets any), and
+// parses the rows again if the pair's labels changed meanwhile. Writes by other transactions are handled as for a
+// lookup inside the chunk's transaction, which also reads them as of one statement before the writes: by the write-time
+// checks below.
+//
 // Row semantics:
 // - Each row writes one record per object type with mapped properties ("own" slots) and points to existing records
 //   through foreign-key / ASSOCIATION_KEYS columns ("ref" slots). An own record is found by its record ID, else by the
@@ -44,7 +52,7 @@ import type { AssociationSpec } from '../schemas/associations.schemas.js'
 import type { ObjectType, ObjectTypesService } from './object-types.service.js'
 import type { AssociationTypesService, PairTypes } from './association-types.service.js'
 import type { AssociationsBatchService, PairInput } from './associations-batch.service.js'
-import type { ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
+import type { ChunkAhead, ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
 import { buildPlan, RECORD_ID, type CompiledFile, type CompiledLink, type CompiledPlan, type CompiledSlot } from './import-plan.js'
 import { parseRecordId } from './records.service.js'
 
@@ -102,54 +110,31 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
       })
     },
 
-    async applyChunk (trx: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[]): Promise<ChunkOutcome> {
-      const compiled = plan.compiled as CompiledPlan
-      const file = compiled.files[fileIndex]
-      if (file === undefined) throw new Error(`the plan has no file ${fileIndex}`)
-      const typeOf = (slot: CompiledSlot): ObjectType => compiled.types[slot.typeId] as ObjectType
-      const slotOf = (i: number): CompiledSlot => file.slots[i] as CompiledSlot
+    async lookAhead (db: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[]): Promise<LookAhead> {
+      const { file, typeOf } = fileOf(plan, fileIndex)
+      const labels = (await readPairs(db, accountId, file, typeOf)).map(labelIndex)
+      const parsed = rows.map((row) => parseRow(file, row, labels, typeOf))
+      return { rows, labels, parsed, found: await lookUp(db, accountId, file, parsed) }
+    },
 
-      // The pairs' types as they are now (labels may have changed since the plan): one read per object pair.
-      const pairCache = new Map<string, PairTypes>()
-      const pairs: PairTypes[] = []
-      for (const link of file.links) {
-        const from = typeOf(slotOf(link.from))
-        const to = typeOf(slotOf(link.to))
-        const id = `${from.typeId}|${to.typeId}`
-        const pair = pairCache.get(id) ?? await associationTypes.pairTypes(trx, accountId, from, to)
-        pairCache.set(id, pair)
-        pairs.push(pair)
-      }
-
+    async applyChunk (trx: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[], ahead?: ChunkAhead): Promise<ChunkOutcome> {
+      const { file, typeOf } = fileOf(plan, fileIndex)
+      // The pairs' types as they are now (labels may have changed since the plan or a look-ahead): one read per pair.
+      const pairs = await readPairs(trx, accountId, file, typeOf)
       const labels = pairs.map(labelIndex)
-      const parsed = rows.map((row) => parseRow(file, row, pairs, labels, typeOf))
-
-      // Every identifier of the chunk, own and referenced, in one statement.
-      const keys: rowsRepo.TypedKey[] = []
-      const keySeen = new KeyMap<true>()
-      const ids = new Map<string, rowsRepo.TypedRef>()
-      for (const p of parsed) {
-        if (p.errors.length > 0) continue
-        for (let i = 0; i < p.slots.length; i++) {
-          const cells = p.slots[i]
-          if (cells === undefined) continue
-          const type = slotOf(i).typeId
-          if (cells.id !== undefined) ids.set(`${type}|${cells.id}`, { objectType: type, id: cells.id })
-          for (const k of cells.keys) {
-            if (keySeen.get(type, k.property, k.value) !== undefined) continue
-            keySeen.set(type, k.property, k.value, true)
-            keys.push({ objectType: type, property: k.property, value: k.value })
-          }
-        }
+      const read = ahead?.read as LookAhead | undefined
+      let parsed: ParsedRow[]
+      let found: Found
+      if (read !== undefined && read.rows === rows && sameLabels(read.labels, labels)) {
+        // Read before the previous chunks committed: what they wrote corrects it (chunkWritten).
+        parsed = read.parsed
+        found = read.found
+        for (const written of ahead?.writtenSince ?? []) correct(found, written as ChunkWritten)
+      } else {
+        parsed = rows.map((row) => parseRow(file, row, labels, typeOf))
+        found = await lookUp(trx, accountId, file, parsed)
       }
-      const owners = new KeyMap<number>()
-      // The found records' stored values of the mapped properties, by `type|id`: a record no row changes is not merged.
-      const stored = new Map<string, PropertyValues>()
-      const names = [...new Set(file.slots.flatMap((slot) => slot.kind === 'own' ? slot.properties.map((p) => p.name) : []))]
-      for (const o of await rowsRepo.findIdentifiers(trx, accountId, keys, [...ids.values()], RECORD_ID, names)) {
-        owners.set(o.objectType, o.property, o.value, o.recordId)
-        stored.set(`${o.objectType}|${o.recordId}`, o.stored)
-      }
+      const { owners, stored } = found
 
       const writeFailures = new Map<ParsedRow, ImportRowError[]>()
       for (let round = 1; ; round++) {
@@ -199,9 +184,24 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
           if (atWrite !== undefined) errors.push(...atWrite)
         }
         counters.ERRORS = errors.length
-        return { counters, errors }
+        return { counters, errors, written: written.effects }
       }
     }
+  }
+
+  /** Each link's pair types as they are now: one read per object pair. */
+  async function readPairs (db: Executor, accountId: number, file: CompiledFile, typeOf: (slot: CompiledSlot) => ObjectType): Promise<PairTypes[]> {
+    const byTypes = new Map<string, PairTypes>()
+    const pairs: PairTypes[] = []
+    for (const link of file.links) {
+      const from = typeOf(file.slots[link.from] as CompiledSlot)
+      const to = typeOf(file.slots[link.to] as CompiledSlot)
+      const id = `${from.typeId}|${to.typeId}`
+      const pair = byTypes.get(id) ?? await associationTypes.pairTypes(db, accountId, from, to)
+      byTypes.set(id, pair)
+      pairs.push(pair)
+    }
+    return pairs
   }
 
   /** Writes the chunk's records and identifiers: key deletes, inserts, property merges, key inserts (one statement each). */
@@ -218,12 +218,18 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const updated = new Set((await rowsRepo.mergeProperties(trx, accountId, changed.map((r) => ({ objectType: r.type, id: idOf(r), properties: r.props })))).map((u) => `${u.objectType}|${u.id}`))
     const keysStored = new KeyMap<true>()
     for (const k of await rowsRepo.insertKeys(trx, accountId, newKeys.map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })))) keysStored.set(k.objectType, k.property, k.value, true)
+    const created = records.filter((r) => r.existing === undefined)
     return {
-      // Records found live by this transaction's lookup, merged, or created by it: the association writer need not
-      // read them again.
-      live: new Set([...stored.keys(), ...updated, ...records.filter((r) => r.existing === undefined).map((r) => `${r.type}|${idOf(r)}`)]),
+      // Records found live by the lookup, merged, or created here: the association writer need not read them again.
+      live: new Set([...stored.keys(), ...updated, ...created.map((r) => `${r.type}|${idOf(r)}`)]),
       archived: changed.filter((r) => !updated.has(`${r.type}|${idOf(r)}`)),
-      lostKeys: newKeys.filter((k) => keysStored.get(k.plan.type, k.property, k.value) === undefined)
+      lostKeys: newKeys.filter((k) => keysStored.get(k.plan.type, k.property, k.value) === undefined),
+      effects: {
+        keysAdded: newKeys.filter((k) => keysStored.get(k.plan.type, k.property, k.value) !== undefined).map((k) => ({ objectType: k.plan.type, property: k.property, value: k.value, recordId: idOf(k.plan) })),
+        keysRemoved: newKeys.filter((k) => k.plan.existing !== undefined).map((k) => ({ objectType: k.plan.type, id: idOf(k.plan), property: k.property })),
+        created: created.map((r) => ({ objectType: r.type, id: idOf(r) })),
+        merged: changed.map((r) => ({ objectType: r.type, id: idOf(r) }))
+      } satisfies ChunkWritten
     }
   }
 
@@ -257,6 +263,80 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
   }
 }
 
+/** A file of the plan and its slots' object types. */
+function fileOf (plan: ImportPlan, fileIndex: number): { file: CompiledFile, typeOf: (slot: CompiledSlot) => ObjectType } {
+  const compiled = plan.compiled as CompiledPlan
+  const file = compiled.files[fileIndex]
+  if (file === undefined) throw new Error(`the plan has no file ${fileIndex}`)
+  return { file, typeOf: (slot) => compiled.types[slot.typeId] as ObjectType }
+}
+
+/** What a chunk's identifier lookup found: the owner of each key (record IDs under RECORD_ID), stored values by `type|id`. */
+interface Found {
+  owners: KeyMap<number>
+  /** The found records' stored values of the mapped properties: a record no row changes is not merged. */
+  stored: Map<string, PropertyValues>
+}
+
+/** A chunk parsed and looked up outside its transaction, ahead of time (ImportApplier.lookAhead). */
+interface LookAhead { rows: ImportRow[], labels: LabelIndex[], parsed: ParsedRow[], found: Found }
+
+/** What a committed chunk wrote that a lookup read before its commit does not show (ChunkOutcome.written). */
+interface ChunkWritten {
+  keysAdded: Array<rowsRepo.TypedKey & { recordId: number }>
+  /** Identifiers of existing records replaced by new values: the old value's key is gone. */
+  keysRemoved: Array<rowsRepo.TypedRef & { property: string }>
+  created: rowsRepo.TypedRef[]
+  /** Records whose stored values the chunk changed. */
+  merged: rowsRepo.TypedRef[]
+}
+
+/** A lookup brought up to date with a chunk committed after it was read. Applying one twice changes nothing more. */
+function correct (found: Found, written: ChunkWritten): void {
+  const { owners, stored } = found
+  const removed = new Map<string, Set<number>>()
+  for (const k of written.keysRemoved) {
+    const key = `${k.objectType}\u0000${k.property}`
+    removed.set(key, (removed.get(key) ?? new Set()).add(k.id))
+  }
+  for (const [key, ids] of removed) {
+    const [type, property] = key.split('\u0000') as [string, string]
+    for (const [value, owner] of owners.values(type, property)) if (ids.has(owner)) owners.delete(type, property, value)
+  }
+  for (const k of written.keysAdded) owners.set(k.objectType, k.property, k.value, k.recordId)
+  for (const r of written.created) owners.set(r.objectType, RECORD_ID, String(r.id), r.id)
+  // Their stored values are unknown now: merged again if a row sets any (the merge compares in SQL).
+  for (const r of [...written.created, ...written.merged]) stored.delete(`${r.objectType}|${r.id}`)
+}
+
+/** The chunk's identifiers, own and referenced, looked up in one statement. */
+async function lookUp (db: Executor, accountId: number, file: CompiledFile, parsed: ParsedRow[]): Promise<Found> {
+  const keys: rowsRepo.TypedKey[] = []
+  const keySeen = new KeyMap<true>()
+  const ids = new Map<string, rowsRepo.TypedRef>()
+  for (const p of parsed) {
+    if (p.errors.length > 0) continue
+    for (let i = 0; i < p.slots.length; i++) {
+      const cells = p.slots[i]
+      if (cells === undefined) continue
+      const type = (file.slots[i] as CompiledSlot).typeId
+      if (cells.id !== undefined) ids.set(`${type}|${cells.id}`, { objectType: type, id: cells.id })
+      for (const k of cells.keys) {
+        if (keySeen.get(type, k.property, k.value) !== undefined) continue
+        keySeen.set(type, k.property, k.value, true)
+        keys.push({ objectType: type, property: k.property, value: k.value })
+      }
+    }
+  }
+  const found: Found = { owners: new KeyMap<number>(), stored: new Map() }
+  const names = [...new Set(file.slots.flatMap((slot) => slot.kind === 'own' ? slot.properties.map((p) => p.name) : []))]
+  for (const o of await rowsRepo.findIdentifiers(db, accountId, keys, [...ids.values()], RECORD_ID, names)) {
+    found.owners.set(o.objectType, o.property, o.value, o.recordId)
+    found.stored.set(`${o.objectType}|${o.recordId}`, o.stored)
+  }
+  return found
+}
+
 /** Whether the stored values already hold every value a row sets. */
 function holdsAll (stored: PropertyValues | undefined, props: PropertyValues): boolean {
   if (stored === undefined) return false
@@ -286,7 +366,23 @@ function associationError (p: ParsedRow, error: StandardError, pair: PairTypes):
 }
 
 /** A pair's label texts (lower case) -> the from -> to spec they add, for label cells written either way. */
-interface LabelIndex { forward: Map<string, AssociationSpec>, reverse: Map<string, AssociationSpec> }
+interface LabelIndex { from: ObjectType, to: ObjectType, forward: Map<string, AssociationSpec>, reverse: Map<string, AssociationSpec> }
+
+/** Whether two reads of a pair's labels parse every label cell alike. */
+function sameLabels (a: LabelIndex[], b: LabelIndex[]): boolean {
+  const same = (x: Map<string, AssociationSpec>, y: Map<string, AssociationSpec>): boolean => {
+    if (x.size !== y.size) return false
+    for (const [text, spec] of x) {
+      const other = y.get(text)
+      if (other?.associationTypeId !== spec.associationTypeId || other.associationCategory !== spec.associationCategory) return false
+    }
+    return true
+  }
+  return a.length === b.length && a.every((x, i) => {
+    const y = b[i] as LabelIndex
+    return x.from.name === y.from.name && x.to.name === y.to.name && same(x.forward, y.forward) && same(x.reverse, y.reverse)
+  })
+}
 
 function labelIndex (pair: PairTypes): LabelIndex {
   const index = (rows: Map<number, AssociationTypeRow>, reverse: boolean): Map<string, AssociationSpec> => {
@@ -300,7 +396,7 @@ function labelIndex (pair: PairTypes): LabelIndex {
     }
     return byText
   }
-  return { forward: index(pair.forward, false), reverse: index(pair.backward, true) }
+  return { from: pair.from, to: pair.to, forward: index(pair.forward, false), reverse: index(pair.backward, true) }
 }
 
 const cellOf = (row: ImportRow, column: number): string => (row.values[column] ?? '').trim()
@@ -321,7 +417,7 @@ function identifierOf (parsed: ParsedRow, typeId: string, column: number, proper
 }
 
 /** Cell validation of one row, before any database work: width, record IDs, identifiers, labels. */
-function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], labels: LabelIndex[], typeOf: (s: CompiledSlot) => ObjectType): ParsedRow {
+function parseRow (file: CompiledFile, row: ImportRow, labels: LabelIndex[], typeOf: (s: CompiledSlot) => ObjectType): ParsedRow {
   const parsed: ParsedRow = { row, slots: [], labels: [], errors: [], propertyValues: 0 }
   if (row.values.length !== file.columnCount) {
     parsed.errors.push(rowError(row, 'INCORRECT_NUMBER_OF_COLUMNS', `The row has ${row.values.length} columns; the file's mapping has ${file.columnCount}`))
@@ -360,7 +456,8 @@ function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], label
     for (const { column, reverse } of link.labels) {
       const text = cellOf(row, column)
       if (text === '') continue
-      const byText = (labels[index] as LabelIndex)[reverse ? 'reverse' : 'forward']
+      const pair = labels[index] as LabelIndex
+      const byText = pair[reverse ? 'reverse' : 'forward']
       let named = false
       for (const part of text.split(';')) {
         const name = part.trim()
@@ -368,7 +465,6 @@ function parseRow (file: CompiledFile, row: ImportRow, pairs: PairTypes[], label
         named = true
         const spec = byText.get(name.toLowerCase())
         if (spec === undefined) {
-          const pair = pairs[index] as PairTypes
           const [a, b] = reverse ? [pair.to, pair.from] : [pair.from, pair.to]
           cellError(parsed, 'ASSOCIATION_LABEL_NOT_FOUND', `Association label '${name}' does not exist from ${a.name} to ${b.name}`, column, name, a.typeId)
         } else if (!specs.some((s) => s.associationTypeId === spec.associationTypeId)) {
@@ -508,5 +604,10 @@ class KeyMap<V> {
 
   delete (type: string, property: string, value: string): void {
     this.types.get(type)?.get(property)?.delete(value)
+  }
+
+  /** The entries of one type and property, by value. */
+  values (type: string, property: string): ReadonlyMap<string, V> {
+    return this.types.get(type)?.get(property) ?? new Map()
   }
 }

@@ -19,7 +19,7 @@ import { isConnectionError } from '../db/pg-errors.js'
 import * as repo from '../repositories/imports.repository.js'
 import { ImportFileError, readImportRows } from '../lib/import-csv.js'
 import { removeStoredFiles, resolveImportDir, sweepIncoming } from '../lib/import-storage.js'
-import type { ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
+import type { ChunkAhead, ChunkOutcome, ImportApplier, ImportCounters, ImportPlan, ImportRow, ImportRowError } from './import-types.js'
 
 /** The logger calls the runner makes (pino and Fastify's logger fit). */
 export interface RunnerLog {
@@ -32,6 +32,12 @@ export interface ImportRunnerOptions {
   log: RunnerLog
   /** PGlite: expire every lease at start (no other process can hold one). */
   singleProcess?: boolean
+  /**
+   * Parse each next chunk and read its identifiers on another connection while the current chunk's statements run
+   * (ImportApplier.lookAhead). Default: on, except with `singleProcess` (PGlite has one connection, so the read would
+   * only wait for the chunk).
+   */
+  lookAhead?: boolean
   /** Run this import only (the CLI), not whatever else is waiting. */
   only?: { accountId: number, id: number }
   /** Called after each committed chunk with its row count (metrics). */
@@ -128,6 +134,7 @@ function errorRow (accountId: number, importId: number, fileIndex: number, e: Im
 
 export function createImportRunner (db: Kysely<Database>, config: Config, applier: ImportApplier, options: ImportRunnerOptions): ImportRunner {
   const { log } = options
+  const lookAhead = options.lookAhead ?? options.singleProcess !== true
   const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`
   const leaseMs = config.IMPORT_LEASE_MS
   const jobs = new Map<string, { control: JobContext['control'], done: Promise<void> }>()
@@ -199,10 +206,11 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
    * One chunk in one transaction: the applier's writes, the row errors, counters and progress. `endOfFile` moves the
    * progress to the next file; after the last file the import is DONE.
    */
-  async function commitChunk (ctx: JobContext, fileIndex: number, rowsBefore: number, rows: ImportRow[], endOfFile: boolean): Promise<boolean> {
+  async function commitChunk (ctx: JobContext, fileIndex: number, rowsBefore: number, rows: ImportRow[], endOfFile: boolean, ahead?: ChunkAhead): Promise<ChunkOutcome | undefined> {
+    let outcome = EMPTY_OUTCOME
     const committed = await whileHeld(ctx, async (trx, row) => {
       if (row.file_index !== fileIndex || row.rows_done !== rowsBefore) throw new Error(`import ${ctx.id}: progress moved under the runner (file ${row.file_index} row ${row.rows_done}, expected file ${fileIndex} row ${rowsBefore})`)
-      const outcome = rows.length > 0 ? await applier.applyChunk(trx, ctx.accountId, ctx.plan, fileIndex, rows) : EMPTY_OUTCOME
+      outcome = rows.length > 0 ? await applier.applyChunk(trx, ctx.accountId, ctx.plan, fileIndex, rows, ahead) : EMPTY_OUTCOME
       await repo.insertImportErrors(trx, outcome.errors.map((e) => errorRow(ctx.accountId, ctx.id, fileIndex, e)))
       const { TOTAL_ROWS: _ignored, ...applierCounters } = outcome.counters
       const last = endOfFile && fileIndex >= ctx.plan.files.length - 1
@@ -213,9 +221,10 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
         ...(last ? { state: 'DONE', finished_at: new Date(), lease_owner: null, lease_expires_at: null } : {})
       }, last ? undefined : leaseMs)
     })
-    if (committed && rows.length > 0) options.onRowsApplied?.(rows.length)
-    if (committed) await options.afterChunk?.()
-    return committed
+    if (!committed) return undefined
+    if (rows.length > 0) options.onRowsApplied?.(rows.length)
+    await options.afterChunk?.()
+    return outcome
   }
 
   /** Second pass over one file: skips the `skip` rows already committed, then applies the rest chunk by chunk. */
@@ -225,20 +234,34 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
     if (planned === undefined || file === undefined) throw new Error(`import ${ctx.id}: no file ${fileIndex}`)
     let done = skip
     const chunks = chunksOf(readImportRows(file.path, planned), skip, config.IMPORT_CHUNK_ROWS, config.IMPORT_CHUNK_CHARS)
+    // The next chunk is read and parsed while this one's statements run: CSV parsing overlaps database time. With the
+    // look-ahead, its rows are then parsed and its identifiers read on another connection too. That read starts after
+    // the chunk before this one committed, so this one's writes are all it may miss: they are passed along with it.
+    const readAhead = async (step: Promise<IteratorResult<{ rows: ImportRow[], last: boolean }>>) => {
+      const read = await step
+      const rows = read.done === true ? [] : read.value.rows
+      // A failed look-ahead only costs the chunk its own read, in its transaction.
+      const ahead = lookAhead && rows.length > 0 ? applier.lookAhead(db, ctx.accountId, ctx.plan, fileIndex, rows).catch(() => undefined) : undefined
+      return { read, ahead }
+    }
     try {
-      // The next chunk is read and parsed while this one's statements run: CSV parsing overlaps database time.
-      let next = chunks.next()
+      let next = readAhead(chunks.next())
+      let written: unknown
       for (;;) {
-        const step = await next
+        const { read: step, ahead } = await next
         if (ctx.control.stop) return 'stopped'
         const { rows: chunk, last } = step.done === true ? { rows: [], last: true } : step.value
         if (!last) {
-          next = chunks.next()
+          next = readAhead(chunks.next())
           // Awaited on the next turn; if this one ends the run first, a read error there must not go unhandled.
           next.catch(() => {})
         }
-        if (!await commitChunk(ctx, fileIndex, done, chunk, last)) return 'lost'
+        // Awaited before the chunk's transaction takes a connection: the look-ahead may be waiting for one.
+        const read = await ahead
+        const outcome = await commitChunk(ctx, fileIndex, done, chunk, last, read === undefined ? undefined : { read, writtenSince: written === undefined ? [] : [written] })
+        if (outcome === undefined) return 'lost'
         if (last) return 'ok'
+        written = outcome.written
         done += chunk.length
         await letOthersIn()
       }
@@ -263,7 +286,7 @@ export function createImportRunner (db: Kysely<Database>, config: Config, applie
       if (!job.validated) outcome = await validate(ctx)
       for (; outcome === 'ok' && fileIndex < Math.max(ctx.plan.files.length, 1); fileIndex++) {
         outcome = ctx.plan.files.length === 0
-          ? (await commitChunk(ctx, 0, 0, [], true) ? 'ok' : 'lost')
+          ? (await commitChunk(ctx, 0, 0, [], true) !== undefined ? 'ok' : 'lost')
           : await applyFile(ctx, fileIndex, fileIndex === job.file_index ? job.rows_done : 0)
       }
     } catch (err) {

@@ -47,6 +47,8 @@ export type ImportCounters = Record<string, number>
 export interface ChunkOutcome {
   counters: ImportCounters
   errors: ImportRowError[]
+  /** Applier-private: what the chunk wrote, for look-aheads read before it committed (applyChunk's `ahead`). */
+  written?: unknown
 }
 
 export interface ImportApplier {
@@ -60,5 +62,17 @@ export interface ImportApplier {
    * set-based (a constant number of statements per chunk). A row that fails writes nothing of its own and is reported;
    * the other rows are applied. The caller commits the chunk together with its progress, so a chunk is applied once.
    */
-  applyChunk: (trx: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[]) => Promise<ChunkOutcome>
+  applyChunk: (trx: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[], ahead?: ChunkAhead) => Promise<ChunkOutcome>
+  /**
+   * Parses `rows` and reads their identifiers through `db`, outside any transaction, so that the next chunk's reads
+   * overlap this one's writes. The result (applier-private) goes to applyChunk of the same `rows` array, with the
+   * `written` of every chunk that may have committed since the look-ahead started.
+   */
+  lookAhead: (db: Executor, accountId: number, plan: ImportPlan, fileIndex: number, rows: ImportRow[]) => Promise<unknown>
+}
+
+/** A look-ahead's result and the `written` of the chunks committed since it started (in any order; repeats are harmless). */
+export interface ChunkAhead {
+  read: unknown
+  writtenSince: unknown[]
 }

@@ -31,8 +31,11 @@ export interface ApplierHarness {
   db: Kysely<Database>
   services: Services
   applier: ImportApplier
-  /** Applies every file of the request, `chunkSize` rows per transaction. */
-  run: (accountId: number, request: unknown, files: Record<string, string>, chunkSize?: number) => Promise<ImportResult>
+  /**
+   * Applies every file of the request, `chunkSize` rows per transaction. With `lookAhead`, each chunk's look-ahead is
+   * read before the chunk ahead of it is applied (the most a runner's look-ahead can miss), and corrected by its writes.
+   */
+  run: (accountId: number, request: unknown, files: Record<string, string>, chunkSize?: number, options?: { lookAhead?: boolean }) => Promise<ImportResult>
 }
 
 /** The file's own migrated database (no app: the applier needs only the services). */
@@ -50,16 +53,25 @@ export function applierOn (db: Kysely<Database>, overrides: Partial<Config> = {}
     db,
     services,
     applier,
-    async run (accountId, request, files, chunkSize = 2000) {
+    async run (accountId, request, files, chunkSize = 2000, options = {}) {
       const plan = await applier.plan(accountId, request, Object.keys(files))
       const counters: ImportCounters = {}
       const errors: ImportRowError[] = []
       for (const [fileIndex, file] of plan.files.entries()) {
         const rows = csvRows(files[file.fileName] as string, file.hasHeader)
-        for (let i = 0; i < rows.length; i += chunkSize) {
-          const outcome = await db.transaction().execute(async (trx) => await applier.applyChunk(trx, accountId, plan, fileIndex, rows.slice(i, i + chunkSize)))
+        const chunks: ImportRow[][] = []
+        for (let i = 0; i < rows.length; i += chunkSize) chunks.push(rows.slice(i, i + chunkSize))
+        const lookAhead = async (chunk: ImportRow[] | undefined): Promise<unknown> => options.lookAhead === true && chunk !== undefined ? await applier.lookAhead(db, accountId, plan, fileIndex, chunk) : undefined
+        let read = await lookAhead(chunks[0])
+        let written: unknown
+        for (const [i, chunk] of chunks.entries()) {
+          const nextRead = await lookAhead(chunks[i + 1])
+          const ahead = read === undefined ? undefined : { read, writtenSince: written === undefined ? [] : [written] }
+          const outcome = await db.transaction().execute(async (trx) => await applier.applyChunk(trx, accountId, plan, fileIndex, chunk, ahead))
           for (const [k, v] of Object.entries(outcome.counters)) counters[k] = (counters[k] ?? 0) + v
           errors.push(...outcome.errors)
+          written = outcome.written
+          read = nextRead
         }
       }
       return { counters, errors, fileOrder: plan.files.map((f) => f.fileName) }

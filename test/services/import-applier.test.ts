@@ -26,10 +26,10 @@ async function lukeAccount (): Promise<{ account: number, manager: number, contr
   return { account, manager: await createLabel(h, account, 'Manager'), contractor: await createLabel(h, account, 'Contractor') }
 }
 
-for (const chunkSize of [2000, 1]) {
-  t.test(`Luke Danes: two rows, one email, two domains -> one contact, two companies, first company primary (chunks of ${chunkSize})`, async (t) => {
+for (const [chunkSize, lookAhead] of [[2000, false], [1, false], [1, true]] as const) {
+  t.test(`Luke Danes: two rows, one email, two domains -> one contact, two companies, first company primary (chunks of ${chunkSize}${lookAhead ? ', each read ahead of the chunk before' : ''})`, async (t) => {
     const { account, manager, contractor } = await lukeAccount()
-    const result = await h.run(account, lukeRequest(), { 'luke-danes.csv': fixture('luke-danes.csv') }, chunkSize)
+    const result = await h.run(account, lukeRequest(), { 'luke-danes.csv': fixture('luke-danes.csv') }, chunkSize, { lookAhead })
     t.same(result.errors, [])
     const contacts = await recordsOf(h, account, '0-1')
     t.equal(contacts.length, 1, 'one contact: the second row found it by email, in another case')
@@ -342,6 +342,55 @@ t.test('a custom unique property finds the record; another record\'s identifier 
   t.equal((await recordsOf(h, account, schema.objectTypeId)).length, 3, 'T-4 was not created')
   const keys = await db.selectFrom('record_keys').select(['value', 'record_id']).where('account_id', '=', account).where('property', '=', 'email').orderBy('value').execute()
   t.same(keys, [{ value: 'luke@lukes-diner.com', record_id: kirkId }, { value: 'taylor@doose.com', record_id: keys[1]?.record_id }], 'Kirk\'s old email key was replaced')
+})
+
+for (const lookAhead of [false, true]) {
+  t.test(`identifiers and values the chunk before wrote are seen by the next chunk${lookAhead ? ', read ahead before that chunk committed' : ''}`, async (t) => {
+    const account = await newAccount(h)
+    const kirk = Number((await h.services.recordsBatch.createOne(account, 'contacts', { properties: { email: 'old@kirk.com', firstname: 'Kirk' } })).id)
+    const request = {
+      files: [fileSpec('contacts.csv', [
+        { columnObjectTypeId: '0-1', columnName: 'Id', propertyName: 'hs_object_id' },
+        { columnObjectTypeId: '0-1', columnName: 'Email', propertyName: 'email' },
+        { columnObjectTypeId: '0-1', columnName: 'First name', propertyName: 'firstname' }
+      ])]
+    }
+    // One row per chunk; with the look-ahead, each row was looked up before the row above it was applied.
+    const csv = [
+      'Id,Email,First name',
+      `${kirk},new@kirk.com,Kirk`, // Kirk's email replaced: old@kirk.com is free again
+      ',old@kirk.com,Olga', // so this is a new contact, not Kirk
+      ',lorelai@gilmore.com,Lorelai', // a new contact and key
+      ',lorelai@gilmore.com,Lor', // finds her (the key the row above added)
+      ',lorelai@gilmore.com,Lorelai' // changes her name back (the value the row above changed)
+    ].join('\n') + '\n'
+    const result = await h.run(account, request, { 'contacts.csv': csv }, 1, { lookAhead })
+    t.same(result.errors, [])
+    t.same((await recordsOf(h, account, '0-1')).map((r) => [r.id === kirk, r.properties]), [
+      [true, { email: 'new@kirk.com', firstname: 'Kirk' }],
+      [false, { email: 'old@kirk.com', firstname: 'Olga' }],
+      [false, { email: 'lorelai@gilmore.com', firstname: 'Lorelai' }]
+    ])
+    t.match(result.counters, { CREATED_OBJECTS: 2, UPDATED_OBJECTS: 3, ROWS_APPLIED: 5, ERRORS: 0 })
+  })
+}
+
+t.test('a look-ahead read before a label existed is parsed again when the chunk is applied; one of other rows is not used', async (t) => {
+  const account = await newAccount(h)
+  const plan = await h.applier.plan(account, lukeRequest(), ['luke-danes.csv'])
+  const rows = csvRows(fixture('luke-danes.csv'))
+  const read = await h.applier.lookAhead(db, account, plan, 0, rows)
+  const manager = await createLabel(h, account, 'Manager')
+  await createLabel(h, account, 'Contractor')
+  const outcome = await db.transaction().execute(async (trx) => await h.applier.applyChunk(trx, account, plan, 0, rows, { read, writtenSince: [] }))
+  t.same(outcome.errors, [], 'the labels created after the look-ahead are found')
+  const luke = (await recordsOf(h, account, '0-1'))[0]?.id as number
+  t.ok((await edgesOf(h, account, '0-1', luke)).some((e) => e.type_id === manager), 'and applied')
+
+  const other = await h.applier.lookAhead(db, account, plan, 0, csvRows('Email,First name,Company domain,Company name,Association label\nsookie@dragonflyinn.com,Sookie,dragonflyinn.com,Dragonfly Inn,\n'))
+  const again = await db.transaction().execute(async (trx) => await h.applier.applyChunk(trx, account, plan, 0, rows, { read: other, writtenSince: [] }))
+  t.same(again.errors, [])
+  t.equal((await recordsOf(h, account, '0-1')).length, 1, 'the rows applied are the chunk\'s own: Luke found again, no Sookie')
 })
 
 t.test('a chunk is a constant number of statements, whatever its size (one round, and two when a row fails at write time)', async (t) => {

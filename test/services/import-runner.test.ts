@@ -6,6 +6,8 @@ import { sql } from 'kysely'
 import { build } from '../helpers/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createServices } from '../../src/plugins/services.js'
+import { createImportRunner } from '../../src/services/import-runner.js'
+import type { ImportApplier } from '../../src/services/import-types.js'
 import { startImport, tempImportDir, waitForImport } from '../helpers/import-pipeline.js'
 
 const importDir = tempImportDir(t)
@@ -168,6 +170,45 @@ t.test('cancel while PROCESSING: no chunk commits after the 200', async (t) => {
   t.ok(atCancel < 400, `stopped at a chunk boundary (${atCancel} rows)`)
   t.equal(atCancel % 5, 0, 'a whole number of chunks')
   await expectNamesOnce(t, 'cancel', 1, atCancel)
+})
+
+t.test('look-ahead on PostgreSQL: each chunk is read ahead beside the one before; what that chunk wrote is seen', async (t) => {
+  await runner.stop()
+  t.teardown(async () => { await runner.start() })
+  const { importApplier } = createServices(db, loadConfig({}, { LOG_LEVEL: 'silent', ...overrides }))
+  const seen = { lookAheads: 0, chunks: 0, chunksWithAhead: 0 }
+  const counting: ImportApplier = {
+    plan: importApplier.plan,
+    async lookAhead (...args) { seen.lookAheads++; return await importApplier.lookAhead(...args) },
+    async applyChunk (trx, accountId, plan, fileIndex, rows, ahead) {
+      seen.chunks++
+      if (ahead !== undefined) seen.chunksWithAhead++
+      return await importApplier.applyChunk(trx, accountId, plan, fileIndex, rows, ahead)
+    }
+  }
+  const silent = { info () {}, warn () {}, error () {} }
+  const pglite = ta.app.dbEngine === 'pglite'
+  const lookingAhead = createImportRunner(db, loadConfig({}, { LOG_LEVEL: 'silent', ...overrides }), counting, { log: silent, singleProcess: pglite })
+  await lookingAhead.start()
+  t.teardown(async () => { await lookingAhead.stop() })
+  // Chunks of 5: the second names the first's new contacts with new names, the third gives them their first names back.
+  const rows = [1, 2, 3].flatMap((round) => Array.from({ length: 5 }, (_, i) => `ahead-${i}@example.com,${round === 2 ? 'second' : 'first'}-${i}`))
+  const columnMappings = [
+    { columnObjectTypeId: '0-1', columnName: 'Email', propertyName: 'email' },
+    { columnObjectTypeId: '0-1', columnName: 'First name', propertyName: 'firstname' }
+  ]
+  const request = { name: 'ahead', files: [{ fileName: 'ahead.csv', fileImportPage: { hasHeader: true, columnMappings } }] }
+  const res = await startImport(ta, request, [{ name: 'ahead.csv', data: `Email,First name\n${rows.join('\n')}\n` }])
+  t.equal(res.statusCode, 200, res.body)
+  const done = await waitForImport(ta, res.json().id as string)
+  t.equal(done.state, 'DONE')
+  t.match(done.metadata.counters, { TOTAL_ROWS: 15, CREATED_OBJECTS: 5, UPDATED_OBJECTS: 10, ERRORS: 0 })
+  const contacts = await db.selectFrom('records').select('properties').where('account_id', '=', ta.accountId)
+    .where(sql<boolean>`properties->>'email' like 'ahead-%'`).orderBy(sql`properties->>'email'`).execute()
+  t.same(contacts.map((c) => c.properties), Array.from({ length: 5 }, (_, i) => ({ email: `ahead-${i}@example.com`, firstname: `first-${i}` })),
+    'five contacts, each found by the later chunks, with the last chunk\'s names')
+  t.same(seen, pglite ? { lookAheads: 0, chunks: 3, chunksWithAhead: 0 } : { lookAheads: 3, chunks: 3, chunksWithAhead: 3 },
+    pglite ? 'PGlite has one connection: no look-ahead' : 'every chunk was read ahead')
 })
 
 t.test('a database error inside a chunk fails that import with the reason; the next import runs', async (t) => {
