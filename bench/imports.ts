@@ -69,7 +69,8 @@ const statementTime = new Map<string, { ms: number, count: number }>()
 const handle = await openDatabase({
   databaseUrl: url,
   dataDir: '',
-  poolMax: 2,
+  // DB_POOL_MAX's default: the service pass runs the look-ahead, the lease heartbeat and the bench's polling beside each chunk.
+  poolMax: 10,
   timeoutMs: 60000,
   ...(args.profile
     ? {

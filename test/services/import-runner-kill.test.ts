@@ -12,7 +12,7 @@ import { createTestDatabase } from '../helpers/db.js'
 import { openDatabase } from '../../src/db/database.js'
 import { multipart } from '../helpers/import-pipeline.js'
 
-const ROWS = 12_000
+const ROWS = 4_000
 const DOMAINS = 40
 const KEY = 'aak_kill_test_key_0123456789abcdef'
 const root = new URL('../../', import.meta.url).pathname
