@@ -67,14 +67,18 @@ async function readState (trx: Executor, accountId: number, pair: PairTypes, pla
   const to = pair.to.typeId
   const valid = planned.filter((p) => live.has(`${from}|${p.fromId}`) && live.has(`${to}|${p.toId}`))
   const existing = await existingTypeIds(trx, accountId, from, to, valid)
-  const keys = valid.flatMap((p) => [{ from_type: from, from_id: p.fromId, to_type: to }, { from_type: to, from_id: p.toId, to_type: from }])
+  // Counts and primaries bear only on inputs that add a pair (cap, first company primary) or ask for the primary type:
+  // labels added to pairs that exist read neither.
+  const primary = primaryOf(pair)
+  const addsPair = (p: Planned): boolean => existing.get(`${p.fromId}|${p.toId}`)?.has(pair.unlabeled.type_id) !== true
+  const wantsPrimary = (p: Planned): boolean => primary !== undefined && p.wanted.some((r) => r.type_id === primary.row.type_id)
+  const keys = valid.filter(addsPair).flatMap((p) => [{ from_type: from, from_id: p.fromId, to_type: to }, { from_type: to, from_id: p.toId, to_type: from }])
   if (exactCounts) await batch.ensureCountRows(trx, accountId, keys)
   const counts = new Map((await batch.readCounts(trx, accountId, keys, exactCounts)).map((c) => [countKey(c.from_type, c.from_id, c.to_type), c.count]))
   const primaries = new Map<number, number>()
-  const primary = primaryOf(pair)
   if (primary !== undefined) {
     const ownerType = primary.owner === 'from' ? from : to
-    const owners = [...new Set(valid.map((p) => primary.owner === 'from' ? p.fromId : p.toId))]
+    const owners = [...new Set(valid.filter((p) => addsPair(p) || wantsPrimary(p)).map((p) => primary.owner === 'from' ? p.fromId : p.toId))]
     for (const r of await batch.primariesOf(trx, accountId, ownerType, owners, primary.owner === 'from' ? to : from)) primaries.set(r.from_id, r.to_id)
   }
   const labelled = new Map<string, number>()

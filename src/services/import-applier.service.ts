@@ -95,6 +95,9 @@ interface RecordPlan {
 }
 
 export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDeps): ImportApplier {
+  // Per link of a plan (the runner keeps one plan object per import run): did the last chunk leave most pairs unchanged?
+  const mostlyUnchanged = new WeakMap<CompiledLink, boolean>()
+
   const { objectTypes, associationTypes, associationsBatch } = deps
 
   return {
@@ -254,7 +257,12 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const list = [...inputs.values()]
     if (list.length === 0) return { created: 0, labelsAdded: 0, failures: [] }
     const pairInputs: PairInput[] = list.map((i) => ({ from: { id: String(i.fromId) }, to: { id: String(i.toId) }, types: i.types }))
-    const { done, errors } = await associationsBatch.writeMostlyUnchangedInTransaction(trx, accountId, pair, pairInputs, { knownLive: live })
+    // Unchanged pairs first only while they are most of the link's pairs: when the chunk before changed most (a first
+    // import, labels added), that read would find few and the locked path reads the pairs' types again anyway.
+    const { done, errors } = mostlyUnchanged.get(link) ?? true
+      ? await associationsBatch.writeMostlyUnchangedInTransaction(trx, accountId, pair, pairInputs, { knownLive: live })
+      : await associationsBatch.writeInTransaction(trx, accountId, pair, pairInputs, 'add')
+    if (done.length > 0) mostlyUnchanged.set(link, 2 * done.filter((d) => d.added.length === 0).length >= done.length)
     // The writer reports what each input added: new pairs carry the unlabeled type.
     const created = done.filter((d) => d.added.includes(pair.unlabeled.type_id)).length
     const labelsAdded = done.reduce((n, d) => n + d.added.filter((t) => pair.forward.get(t)?.role === 'label').length, 0)

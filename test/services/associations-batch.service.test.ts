@@ -153,3 +153,42 @@ t.test('unchanged inputs first (imports run again): answered from reads without 
   const left = await ta.app.db.selectFrom('associations').select('type_id').where('from_id', '=', c0).where('to_id', '=', k0).execute()
   t.notOk(left.some((r) => r.type_id === manager.associationTypeId), 'and its row is gone')
 })
+
+t.test('labels added to pairs that exist read no counts and no primaries; a record at its cap still takes them', async (t) => {
+  const ta = await build(t, { MAX_ASSOCIATIONS_PER_TYPE: 1 })
+  const [c0, c1, c2] = await seed(ta, '0-1', 3) as [number, number, number]
+  const [k0, k1, k2] = await seed(ta, '0-2', 3) as [number, number, number]
+  const plugin = statementCounter()
+  const db = ta.app.db.withPlugin(plugin)
+  const services = createServices(db, loadConfig({}, { MAX_ASSOCIATIONS_PER_TYPE: 1 }))
+  const labels = await services.associationTypes.createLabel(ta.accountId, 'contacts', 'companies', { label: 'Manager', name: 'manager' })
+  const manager = { associationCategory: 'USER_DEFINED' as const, associationTypeId: labels.results[0]?.typeId as number }
+  const pair = await services.associationTypes.resolvePair(ta.accountId, 'contacts', 'companies')
+  type Spec = { associationCategory: 'USER_DEFINED' | 'HUBSPOT_DEFINED', associationTypeId: number }
+  const input = (from: number, to: number, types: Spec[] = []) => ({ from: { id: String(from) }, to: { id: String(to) }, types })
+  await services.associationsBatch.addLabels(ta.accountId, pair, [input(c0, k0), input(c1, k1)])
+  const write = async (inputs: Array<ReturnType<typeof input>>) => {
+    plugin.count = 0
+    const outcome = await db.transaction().execute(async (trx) => await services.associationsBatch.writeInTransaction(trx, ta.accountId, pair, inputs))
+    return { ...outcome, statements: plugin.count }
+  }
+
+  const labelled = await write([input(c0, k0, [manager])])
+  t.same(labelled.errors, [], 'c0, at its cap of one company, takes a label on the pair it has')
+  t.same(labelled.done.map((d) => d.added), [[manager.associationTypeId]])
+  const added = await write([input(c2, k2, [manager])])
+  t.same(added.errors, [])
+  t.same(added.done[0]?.added.sort((a, b) => a - b), [1, 279, manager.associationTypeId].sort((a, b) => a - b), 'a new pair: unlabeled, primary (first company) and the label')
+  t.equal(added.statements - labelled.statements, 2, `the new pair reads its counts and its primary (${added.statements} statements), the label alone does not (${labelled.statements})`)
+
+  const over = await write([input(c1, k0, [manager])])
+  t.equal(over.errors[0]?.category, 'LIMITS_ERROR', 'a second company for c1 is still over the cap')
+  const plain = await write([input(c1, k1)])
+  t.same(plain.done[0]?.added, [], 'the pair sent again with no type: nothing to add')
+  const explicit = await write([input(c1, k1, [{ associationCategory: 'HUBSPOT_DEFINED' as const, associationTypeId: 1 }])])
+  t.same(explicit.errors, [], 'the primary type asked for on a pair that exists')
+  t.same(explicit.done[0]?.added, [], 'c1\'s only company is already its primary')
+  t.equal(explicit.statements, plain.statements + 1, `asking for the primary reads it, not the counts (${plain.statements} -> ${explicit.statements} statements)`)
+  const counts = await ta.app.db.selectFrom('association_counts').select(['from_type', 'from_id', 'count']).orderBy('from_type').orderBy('from_id').execute()
+  t.same(counts.map((c) => [c.from_type, c.from_id, c.count]), [['0-1', c0, 1], ['0-1', c1, 1], ['0-1', c2, 1], ['0-2', k0, 1], ['0-2', k1, 1], ['0-2', k2, 1]], 'counts follow the pairs')
+})
