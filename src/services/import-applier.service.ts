@@ -259,7 +259,8 @@ export function createImportApplier (db: Kysely<Database>, deps: ImportApplierDe
     const pairInputs: PairInput[] = list.map((i) => ({ from: { id: String(i.fromId) }, to: { id: String(i.toId) }, types: i.types }))
     // Unchanged pairs first only while they are most of the link's pairs: when the chunk before changed most (a first
     // import, labels added), that read would find few and the locked path reads the pairs' types again anyway.
-    const { done, errors } = mostlyUnchanged.get(link) ?? true
+    const unchangedFirst = mostlyUnchanged.get(link) ?? true
+    const { done, errors } = unchangedFirst
       ? await associationsBatch.writeMostlyUnchangedInTransaction(trx, accountId, pair, pairInputs, { knownLive: live })
       : await associationsBatch.writeInTransaction(trx, accountId, pair, pairInputs, 'add')
     if (done.length > 0) mostlyUnchanged.set(link, 2 * done.filter((d) => d.added.length === 0).length >= done.length)
